@@ -1,0 +1,212 @@
+"""``python -m trainer``: validate, train, predict, and the app's worker entry point.
+
+User errors print one line (``error: ...``) and exit 2; no traceback. ``train`` also
+runs under ``accelerate launch --num_processes N -m trainer train ...`` and honours
+SageMaker's training-job environment (``SM_CHANNEL_TRAIN``, ``SM_CHANNEL_VALIDATION``,
+``SM_MODEL_DIR``, ``SM_OUTPUT_DATA_DIR``, ``SM_NUM_GPUS``), so it can be a Hugging Face
+estimator's ``entry_point``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from .config import TrainConfig
+from .errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_CANCELLED = 130
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name in ("text_column", "label_column"):
+            continue
+        parser.add_argument(flag, dest=f.name, default=None,
+                            help=f"{f.name} ({f.type}); default: {TrainConfig.__dataclass_fields__[f.name].default!r}")
+
+
+def _single_file(folder: str | None) -> str | None:
+    """SageMaker hands a channel as a folder: use its one data file."""
+    if not folder:
+        return None
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith("."))
+    if len(files) != 1:
+        raise UserError(f"Channel folder {folder!r} must hold exactly one data file; it holds {len(files)}.")
+    return str(files[0])
+
+
+def cmd_validate(args) -> int:
+    from .data import load_dataset_file
+
+    intake = load_dataset_file(args.file, text_column=args.text_column, label_column=args.label_column,
+                               validation_file=args.validation_file, model=args.model)
+    print(json.dumps(intake.report.to_dict(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .data import load_dataset_file
+    from .runs import Run, RunStore, write_json_atomic
+    from .train import is_main_process, run_training
+
+    data = args.data or _single_file(os.environ.get("SM_CHANNEL_TRAIN"))
+    if not data:
+        raise UserError("No training data: pass --data FILE (or run as a SageMaker job with a 'train' channel).")
+    validation = args.validation_file or (_single_file(os.environ["SM_CHANNEL_VALIDATION"])
+                                          if os.environ.get("SM_CHANNEL_VALIDATION") else None)
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    config = TrainConfig.from_dict(overrides)
+    intake = load_dataset_file(data, text_column=args.text_column, label_column=args.label_column,
+                               validation_file=validation, model=config.model,
+                               validation_fraction=config.validation_fraction, seed=config.seed)
+    if config.max_length is None:
+        config.max_length = intake.report.length["suggested_max_length"]
+    output = args.output or (Path(os.environ["SM_OUTPUT_DATA_DIR"]) / "run" if os.environ.get("SM_OUTPUT_DATA_DIR") else None)
+    store = None
+    if output:
+        run = Run(Path(output).resolve())
+        run.dir.mkdir(parents=True, exist_ok=True)
+        if is_main_process():
+            write_json_atomic(run.path("config.json"), config.to_dict())
+            write_json_atomic(run.path("labels.json"), intake.labels)
+            write_json_atomic(run.path("data_report.json"), intake.report.to_dict())
+            run.update_status(state="queued", owner="cli", dataset=Path(data).name, model=config.model,
+                              method=config.method)
+    else:
+        store = RunStore()
+        run = store.create("cli", Path(data).name, config.to_dict(), intake.labels, intake.report.to_dict())
+    print(f"run directory: {run.dir}", flush=True)
+    status = run_training(run, config, intake.train, intake.validation, intake.labels, test=intake.test,
+                          store=store, echo=True)
+    if is_main_process():
+        best, base = status.get("best", {}), status.get("baseline", {})
+        print(f"done: accuracy={best.get('accuracy', 0):.4f} macro_f1={best.get('macro_f1', 0):.4f} "
+              f"(baseline accuracy={base.get('accuracy', 0):.4f}) model: {run.model_dir}", flush=True)
+        if os.environ.get("SM_MODEL_DIR"):
+            shutil.copytree(run.model_dir, os.environ["SM_MODEL_DIR"], dirs_exist_ok=True)
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .data import read_table
+    from .predict import Classifier
+    from .spreadsheet import safe_cell
+
+    frame, info, _ = read_table(args.input)
+    column = args.text_column or ("text" if "text" in frame.columns else None)
+    if column is None or column not in frame.columns:
+        raise UserError(f"Text column {column!r} not found in {info.name!r}; columns: {', '.join(frame.columns)}. "
+                        f"Pass --text-column.")
+    classifier = Classifier(args.model, batch_size=int(args.batch_size))
+    texts = frame[column].fillna("").astype(str).tolist()
+    results = []
+    for start in range(0, len(texts), 4096):
+        results.extend(classifier.predict(texts[start:start + 4096], top_k=1))
+    with open(args.output, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label", "confidence"])
+        for text, result in zip(texts, results):
+            writer.writerow([safe_cell(text), safe_cell(result["label"]), f"{result['confidence']:.4f}"])
+    print(f"wrote {len(results)} predictions to {args.output}")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from .worker import main
+
+    return main(Path(args.run_dir), resume=args.resume)
+
+
+def cmd_runs(args) -> int:
+    from .runs import RunStore
+
+    store = RunStore()
+    if args.rebuild:
+        print(f"re-indexed {store.rebuild()} runs")
+    for row in store.list():
+        print(json.dumps(row))
+    return 0
+
+
+def cmd_hardware(args) -> int:
+    from .hardware import detect
+
+    hw = detect()
+    print(json.dumps({**hw.to_dict(), "description": hw.describe()}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m trainer", description="ClassiTune: fine-tune text classifiers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a dataset and print the validation report as JSON")
+    p.add_argument("file")
+    p.add_argument("--text-column")
+    p.add_argument("--label-column")
+    p.add_argument("--validation-file")
+    p.add_argument("--model", default="default", help="tokenizer for the length statistics")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("train", help="fine-tune a classifier and write a run directory")
+    p.add_argument("--data", help="training file (CSV, TSV, JSONL, Parquet)")
+    p.add_argument("--validation-file")
+    p.add_argument("--text-column")
+    p.add_argument("--label-column")
+    p.add_argument("--output", help="run directory to write (default: a new run under the data root)")
+    _add_config_arguments(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="label every text of a file with a tuned model")
+    p.add_argument("--model", required=True, help="a model folder, e.g. RUN_DIR/model")
+    p.add_argument("--input", required=True)
+    p.add_argument("--output", required=True)
+    p.add_argument("--text-column")
+    p.add_argument("--batch-size", default=64)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("worker", help="(internal) train a prepared run directory")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--resume", action="store_true")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("runs", help="list runs in the registry")
+    p.add_argument("--rebuild", action="store_true", help="re-create the registry from run directories")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("hardware", help="print the hardware found, as JSON")
+    p.set_defaults(func=cmd_hardware)
+    return parser
+
+
+def _quiet_libraries() -> None:
+    """Progress bars and load reports of transformers would drown our own progress lines."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    from .train import RunCancelled
+
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (RunCancelled, KeyboardInterrupt):
+        print("cancelled", file=sys.stderr)
+        return EXIT_CANCELLED

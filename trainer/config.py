@@ -1,0 +1,111 @@
+"""The training configuration: typed, validated, JSON-serialisable."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .errors import UserError
+
+METHODS = ("full", "lora")
+DEFAULT_LR = {"full": 1e-4, "lora": 1e-3}
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a run. ``None`` means "choose for me" (resolved by ``resolved``)."""
+
+    model: str = "default"
+    method: str = "full"
+    epochs: float = 3.0
+    learning_rate: float | None = None
+    batch_size: int | None = None
+    max_length: int | None = None
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    evals_per_epoch: int = 2
+    early_stopping_patience: int = 3
+    class_weights: str = "auto"
+    precision: str = "auto"
+    seed: int = 42
+    validation_fraction: float = 0.1
+    text_column: str | None = None
+    label_column: str | None = None
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+
+    def __post_init__(self) -> None:
+        self._coerce()
+        self.validate()
+
+    def _coerce(self) -> None:
+        """Accept numbers given as strings (CLI, API, forms); reject what is not a number by name."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind = int if f.type.startswith("int") else float if f.type.startswith("float") else None
+            if kind is None or value is None:
+                continue
+            if value == "" and "None" in f.type:
+                setattr(self, f.name, None)
+                continue
+            try:
+                number = float(value)
+                if kind is int and not number.is_integer():
+                    raise ValueError
+                setattr(self, f.name, kind(number))
+            except (TypeError, ValueError):
+                raise UserError(f"Invalid setting {f.name}={value!r}: expected {'a whole number' if kind is int else 'a number'}.") from None
+        if isinstance(self.lora_target_modules, str):
+            self.lora_target_modules = [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
+
+    def validate(self) -> None:
+        """Raise ``UserError`` naming the field, the bad value and the allowed range."""
+        def need(ok: bool, name: str, rule: str) -> None:
+            if not ok:
+                raise UserError(f"Invalid setting {name}={getattr(self, name)!r}: {rule}.")
+
+        need(self.method in METHODS, "method", "use 'full' or 'lora'")
+        need(0 < self.epochs <= 100, "epochs", "use a number between 0 and 100")
+        need(self.learning_rate is None or 0 < self.learning_rate < 1, "learning_rate", "use a value such as 5e-5")
+        need(self.batch_size is None or 1 <= self.batch_size <= 4096, "batch_size", "use 1 to 4096, or leave empty for auto")
+        need(self.max_length is None or 8 <= self.max_length <= 8192, "max_length", "use 8 to 8192 tokens, or leave empty")
+        need(0 <= self.warmup_ratio < 1, "warmup_ratio", "use a fraction in [0, 1)")
+        need(0 <= self.weight_decay < 1, "weight_decay", "use a value in [0, 1)")
+        need(1 <= self.evals_per_epoch <= 20, "evals_per_epoch", "use 1 to 20")
+        need(self.early_stopping_patience >= 0, "early_stopping_patience", "use 0 (off) or more evaluations")
+        need(self.class_weights in ("auto", "on", "off"), "class_weights", "use auto, on or off")
+        need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
+        need(0 < self.validation_fraction < 0.9, "validation_fraction", "use a fraction between 0 and 0.9")
+        need(1 <= self.lora_r <= 512, "lora_r", "use a rank between 1 and 512")
+        need(self.lora_alpha > 0, "lora_alpha", "use a positive number")
+        need(0 <= self.lora_dropout < 1, "lora_dropout", "use a fraction in [0, 1)")
+        need(bool(self.lora_target_modules), "lora_target_modules", "name at least one module, or 'all-linear'")
+
+    @property
+    def lr(self) -> float:
+        return self.learning_rate or DEFAULT_LR[self.method]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(f"Unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(sorted(known))}.")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise UserError(f"Invalid settings: {exc}.") from exc
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(path.read_text()))

@@ -1,0 +1,52 @@
+"""What the machine can do, and the training settings that follow from it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Hardware:
+    device: str  # "cuda" or "cpu"
+    name: str
+    memory_gb: float | None
+    cpu_cores: int
+    bf16: bool
+    gpu_count: int
+
+    def describe(self) -> str:
+        if self.device == "cuda":
+            return f"GPU: {self.name} ({self.memory_gb:.0f} GB), {self.gpu_count} device(s); {self.cpu_cores} CPU cores"
+        return f"CPU only: {self.cpu_cores} cores (no GPU found); training uses fp32"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def detect() -> Hardware:
+    """Probe the hardware. Initialises CUDA, so the web server calls it in a subprocess only."""
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if os.environ.get("SM_NUM_GPUS") == "0" or not torch.cuda.is_available():
+        return Hardware("cpu", "CPU", None, cores, False, 0)
+    props = torch.cuda.get_device_properties(0)
+    return Hardware("cuda", props.name, props.total_memory / 1024**3, cores,
+                    bool(torch.cuda.is_bf16_supported()), torch.cuda.device_count())
+
+
+def precision_for(hw: Hardware, requested: str = "auto") -> str:
+    """bf16 where supported, fp16 on older GPUs, fp32 on CPU (CPU autocast is slower than fp32 here)."""
+    if requested != "auto":
+        return requested
+    if hw.device != "cuda":
+        return "fp32"
+    return "bf16" if hw.bf16 else "fp16"
+
+
+def batch_size_for(hw: Hardware) -> int:
+    """Large enough to keep the device busy with dynamic padding, small enough for a 16 GB GPU."""
+    if hw.device == "cuda":
+        return 64 if (hw.memory_gb or 0) >= 20 else 32
+    return 32

@@ -1,0 +1,71 @@
+"""The training worker process: waits its turn, then trains one run from its run directory.
+
+Started by the app as ``python -m trainer worker --run-dir DIR`` in its own session, so
+a crash, an out-of-memory kill or a closed browser tab never touches the web server,
+and a run keeps going while nobody watches. SIGTERM means "cancel".
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .config import TrainConfig
+from .runs import Run, RunStore
+from .train import RunCancelled, run_training
+
+
+def max_concurrent_runs() -> int:
+    """Trainings at once on this machine (one per GPU by default): ``CLASSITUNE_MAX_CONCURRENT_RUNS``."""
+    return max(1, int(os.environ.get("CLASSITUNE_MAX_CONCURRENT_RUNS", "1")))
+
+
+def _cancel(signum, frame):
+    raise RunCancelled()
+
+
+def wait_for_slot(store: RunStore, run: Run, poll: float = 0.5):
+    """Block until this run is first in the queue and a slot lock is free; return the held lock file.
+
+    Slots are ``flock`` locks, so a dead worker's slot frees itself with no clean-up.
+    """
+    folder = store.root / "slots"
+    folder.mkdir(exist_ok=True)
+    while True:
+        position = store.queue_position(run)
+        if position == 0:
+            for index in range(max_concurrent_runs()):
+                handle = open(folder / f"slot-{index}.lock", "w")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return handle
+                except BlockingIOError:
+                    handle.close()
+        if run.status().get("queue_position") != position:
+            run.update_status(queue_position=position)
+        time.sleep(poll)
+
+
+def main(run_dir: Path, resume: bool = False) -> int:
+    signal.signal(signal.SIGTERM, _cancel)
+    run = Run(Path(run_dir).resolve())
+    store = RunStore(run.dir.parent.parent)
+    try:
+        store.set_state(run, "queued", pid=os.getpid(), queue_position=store.queue_position(run))
+        slot = wait_for_slot(store, run)
+        config = TrainConfig.from_dict(run.config())
+        data = run.path("data")
+        test = pd.read_parquet(data / "test.parquet") if (data / "test.parquet").exists() else None
+        run_training(run, config, pd.read_parquet(data / "train.parquet"), pd.read_parquet(data / "validation.parquet"),
+                     run.labels(), test=test, store=store, resume=resume, echo=True)
+        slot.close()
+    except RunCancelled:
+        if run.status().get("state") in ("queued", "running"):
+            store.set_state(run, "cancelled", error="Cancelled by the user; metrics up to that point are kept.")
+        return 130
+    return 0
