@@ -538,7 +538,8 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
                         f"they were left out of validation because the model cannot predict them.")
         validation = validation[~validation["label_name"].isin(unseen)]
     if len(validation) == 0:
-        raise UserError("The validation split is empty after cleaning. Provide more rows or a validation file.")
+        why = f" none of its labels ({', '.join(unseen[:5])}) occur in train" if unseen else " it has no usable rows"
+        raise UserError(f"The validation split is empty:{why}. Check that train and validation use the same label names.")
     if too_small:
         warnings.append(f"Classes with a single example cannot be stratified and were kept in train only: "
                         f"{', '.join(too_small[:EXAMPLES_SHOWN])}" + (" ..." if len(too_small) > EXAMPLES_SHOWN else "")
