@@ -84,7 +84,8 @@ def cmd_train(args) -> int:
     else:
         store = RunStore()
         run = store.create("cli", Path(data).name, config.to_dict(), intake.labels, intake.report.to_dict())
-    print(f"run directory: {run.dir}", flush=True)
+    if is_main_process():
+        print(f"run directory: {run.dir}", flush=True)
     status = run_training(run, config, intake.train, intake.validation, intake.labels, test=intake.test,
                           store=store, echo=True)
     if is_main_process():

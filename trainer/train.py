@@ -234,7 +234,7 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         logging_steps=max(1, min(eval_steps, total_steps // 50)), logging_first_step=True,
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=hw.device == "cpu", seed=config.seed,
         train_sampling_strategy="group_by_length", report_to="none", disable_tqdm=True, log_level="warning",
-        dataloader_num_workers=0)
+        dataloader_num_workers=0, ddp_find_unused_parameters=False)
 
     def weighted_loss(outputs, labels_, num_items_in_batch=None):
         return torch.nn.functional.cross_entropy(outputs.logits.float(), labels_,

@@ -1,0 +1,138 @@
+"""Named API endpoints for ``gradio_client`` (and MCP): typed inputs and outputs, listed on "Use via API".
+
+Each endpoint is bound to components in a hidden row, so files upload the usual
+Gradio way and every input has a type. Who the caller is: the Hugging Face login
+when there is one, else the client's session. Run ids are capabilities: whoever
+holds one may read or cancel that run, and ``list_runs`` shows only one's own.
+"""
+
+from __future__ import annotations
+
+
+
+import gradio as gr
+
+from trainer.config import TrainConfig
+from trainer.errors import UserError
+
+from .common import owner_key, service, user_errors
+
+
+def _as_texts(texts) -> list[str]:
+    if isinstance(texts, str):
+        return [line for line in texts.splitlines() if line.strip()]
+    if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
+        return texts
+    raise UserError("texts must be a list of strings, or one string with one text per line.")
+
+
+@user_errors
+def validate_dataset(file: str, text_column: str = "", label_column: str = "") -> dict:
+    """Check a dataset file and return the validation report.
+
+    Args:
+        file: a CSV, TSV, JSON Lines or Parquet file.
+        text_column: the text column; empty to detect it.
+        label_column: the label column; empty to detect it.
+    Returns:
+        The report: columns, labels, split sizes, class counts, dropped rows, duplicates, leakage, token lengths, warnings.
+    """
+    if not file:
+        raise UserError("No file was sent.")
+    return service().validate(file, text_column, label_column).report.to_dict()
+
+
+@user_errors
+def start_training(file: str, text_column: str = "", label_column: str = "", settings: dict | None = None,
+                   profile: gr.OAuthProfile | None = None, request: gr.Request = None) -> str:
+    """Start a fine-tune in the background and return its run id (keep it: it is the key to the run).
+
+    Args:
+        file: the training data (CSV, TSV, JSON Lines or Parquet).
+        text_column: the text column; empty to detect it.
+        label_column: the label column; empty to detect it.
+        settings: training settings, e.g. {"method": "lora", "epochs": 3, "model": "default"}; see TrainConfig.
+    Returns:
+        The run id.
+    """
+    if not file:
+        raise UserError("No file was sent.")
+    if settings is not None and not isinstance(settings, dict):
+        raise UserError("settings must be a JSON object such as {\"method\": \"lora\", \"epochs\": 2}.")
+    values = dict(settings or {})
+    values.update({k: v for k, v in (("text_column", text_column), ("label_column", label_column)) if v})
+    config = TrainConfig.from_dict(values)
+    return service().start(owner_key(None, profile, request), file, config).id
+
+
+@user_errors
+def run_status(run_id: str) -> dict:
+    """State (queued, running, succeeded, failed, cancelled, interrupted), progress, latest metrics and results."""
+    return service().status(run_id)
+
+
+@user_errors
+def cancel_run(run_id: str) -> dict:
+    """Cancel a queued or running run (stops within a few seconds, keeps its metrics); returns its status."""
+    return service().cancel(run_id)
+
+
+@user_errors
+def list_runs(profile: gr.OAuthProfile | None = None, request: gr.Request = None) -> list:
+    """Your runs, newest first: id, state, dataset, model, method, best accuracy and macro-F1."""
+    rows = service().list(owner_key(None, profile, request))
+    return [{k: v for k, v in row.items() if k != "owner"} for row in rows]
+
+
+@user_errors
+def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False) -> list:
+    """Classify texts with a run's tuned model (its run id), ``base:<run id>``, or a Hub classifier id.
+
+    Args:
+        texts: a list of strings, or one string with one text per line.
+        model: a run id, "base:<run id>", or a Hub model id.
+        top_k: how many ranked labels to return per text.
+        compare_with_base: also return the base model's label per text (run ids only).
+    Returns:
+        One object per text: label, confidence, top_k (and base_label, base_confidence when comparing).
+    """
+    texts = _as_texts(texts)
+    results = service().predict(model, texts, top_k=int(top_k or 1))
+    if compare_with_base and model and "/" not in model and not model.startswith("base:"):
+        for result, base in zip(results, service().predict(f"base:{model}", texts, top_k=1)):
+            result.update(base_label=base["label"], base_confidence=base["confidence"])
+    return results
+
+
+def build() -> None:
+    """Hidden components carrying the named endpoints."""
+    with gr.Row(visible=False):
+        file = gr.File(label="file")
+        text_column = gr.Textbox(label="text_column")
+        label_column = gr.Textbox(label="label_column")
+        settings = gr.JSON(label="settings")
+        run_id = gr.Textbox(label="run_id")
+        texts = gr.JSON(label="texts")
+        model = gr.Textbox(label="model")
+        top_k = gr.Number(label="top_k", value=3)
+        compare = gr.Checkbox(label="compare_with_base")
+        report = gr.JSON(label="report")
+        new_run = gr.Textbox(label="run_id")
+        status = gr.JSON(label="status")
+        runs = gr.JSON(label="runs")
+        predictions = gr.JSON(label="predictions")
+        trigger = gr.Button(visible=False)
+    endpoints = [
+        (validate_dataset, [file, text_column, label_column], report),
+        (start_training, [file, text_column, label_column, settings], new_run),
+        (run_status, [run_id], status),
+        (cancel_run, [run_id], status),
+        (list_runs, [], runs),
+        (predict, [texts, model, top_k, compare], predictions),
+    ]
+    for fn, inputs, output in endpoints:
+        trigger.click(fn, inputs, output, api_name=fn.__name__, api_description=fn.__doc__.split("\n")[0],
+                      concurrency_limit=None if fn is not start_training else 1)
+
+
+

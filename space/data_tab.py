@@ -1,0 +1,131 @@
+"""Data tab: upload (or the example, or a Hub dataset), map columns, see the validation report."""
+
+from __future__ import annotations
+
+import html
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from trainer.data import detect_columns, read_table
+from trainer.errors import UserError
+
+from . import charts
+from .common import service, user_errors
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.csv"
+FILE_TYPES = [".csv", ".tsv", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq"]
+
+
+@dataclass
+class DataTab:
+    path: gr.State
+    text_column: gr.Dropdown
+    label_column: gr.Dropdown
+
+
+def report_markdown(report: dict) -> str:
+    """A short human summary; every value from the user's file is HTML-escaped."""
+    e = html.escape
+    info = report["file"]
+    sizes = report["split_sizes"]
+    lines = [
+        f"### ✅ Ready to train: {len(report['labels'])} classes, {report['rows_used']:,} usable rows",
+        f"- **File**: {e(info['name'])} ({e(info['format'])}"
+        + (f", {e(str(info['encoding']))}" if info.get("encoding") else "")
+        + (f", delimiter {e(repr(info['delimiter']))}" if info.get("delimiter") else "") + ")",
+        f"- **Columns**: text = `{e(report['text_column'])}`, label = `{e(report['label_column'])}`",
+        f"- **Split**: {sizes['train']:,} train / {sizes['validation']:,} validation"
+        + (f" / {sizes['test']:,} test" if sizes.get("test") else "") + f" ({e(report['split_source'])})",
+    ]
+    if report.get("length"):
+        length = report["length"]
+        lines.append(f"- **Length**: median {length['p50']:.0f} tokens, 95th percentile {length['p95']:.0f}, "
+                     f"max {length['max']}; suggested max_length **{length['suggested_max_length']}**")
+    if report["warnings"]:
+        lines.append("\n#### ⚠️ Warnings")
+        lines += [f"- {e(w)}" for w in report["warnings"]]
+    return "\n".join(lines)
+
+
+@user_errors
+def inspect_file(path: str | None):
+    """On upload: preview the rows and prefill the column pickers from detection."""
+    if not path:
+        return None, gr.update(choices=[], value=None), gr.update(choices=[], value=None), None
+    frame, _, _ = read_table(path)
+    text, label, _ = detect_columns(frame)
+    columns = list(frame.columns)
+    return (frame.head(20).astype(str), gr.update(choices=columns, value=text), gr.update(choices=columns, value=label),
+            path)
+
+
+@user_errors
+def validate(path: str | None, text_column: str | None, label_column: str | None, model: str | None = None):
+    if not path:
+        raise UserError("Upload a dataset first (CSV, TSV, JSON Lines or Parquet), or use the example dataset.")
+    report = service().validate(path, text_column, label_column, model=model).report.to_dict()
+    return report_markdown(report), report, charts.class_distribution(report), charts.length_histogram(report)
+
+
+@user_errors
+def load_hub_dataset(dataset_id: str, split: str):
+    """Fetch a Hub dataset split with ``datasets`` and hand it to intake as Parquet."""
+    dataset_id = (dataset_id or "").strip()
+    if not dataset_id:
+        raise UserError("Type a Hub dataset id such as 'cornell-movie-review-data/rotten_tomatoes'.")
+    try:
+        from datasets import load_dataset
+
+        dataset = load_dataset(dataset_id, split=split or "train")
+    except Exception as exc:  # offline, unknown id, gated, bad split: all mean "could not load"
+        raise UserError(f"Could not load {dataset_id!r} (split {split!r}) from the Hugging Face Hub: "
+                        f"{type(exc).__name__}. The Hub may be unreachable from this machine; upload a file instead."
+                        ) from exc
+    path = Path(tempfile.mkdtemp(prefix="hub-")) / f"{dataset_id.replace('/', '__')}-{split}.parquet"
+    features = dataset.features
+    frame = dataset.to_pandas()
+    for name, feature in features.items():  # ClassLabel ids become their names
+        if hasattr(feature, "int2str"):
+            frame[name] = frame[name].map(feature.int2str)
+    frame.to_parquet(path)
+    return str(path)
+
+
+def build() -> DataTab:
+    path = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=2):
+            upload = gr.File(label="Dataset (CSV, TSV, JSON Lines, Parquet)", file_types=FILE_TYPES,
+                             elem_id="dataset-upload")
+            example = gr.Button("Use the example dataset (Banking77 sample, 6 intents)", elem_id="use-example")
+            with gr.Accordion("Load from the Hugging Face Hub", open=False):
+                hub_id = gr.Textbox(label="Hub dataset id", placeholder="cornell-movie-review-data/rotten_tomatoes")
+                hub_split = gr.Textbox(label="Split", value="train")
+                hub_button = gr.Button("Load from the Hub")
+        with gr.Column(scale=1):
+            text_column = gr.Dropdown(label="Text column", choices=[], interactive=True, elem_id="text-column")
+            label_column = gr.Dropdown(label="Label column", choices=[], interactive=True, elem_id="label-column")
+            check = gr.Button("Validate", variant="primary", elem_id="validate")
+    summary = gr.Markdown(elem_id="report-summary")
+    preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False, wrap=True, max_height=300)
+    with gr.Row():
+        distribution = gr.Plot(label="Class distribution", elem_id="class-distribution")
+        lengths = gr.Plot(label="Text lengths")
+    with gr.Accordion("Full validation report (JSON)", open=False):
+        report = gr.JSON(label="Report")
+
+    outputs = [summary, report, distribution, lengths]
+    private = dict(api_visibility="private")
+    upload.upload(inspect_file, upload, [preview, text_column, label_column, path], **private).success(
+        validate, [path, text_column, label_column], outputs, **private)
+    example.click(lambda: str(EXAMPLE), None, upload, **private).success(
+        inspect_file, upload, [preview, text_column, label_column, path], **private).success(
+        validate, [path, text_column, label_column], outputs, **private)
+    hub_button.click(load_hub_dataset, [hub_id, hub_split], upload, **private).success(
+        inspect_file, upload, [preview, text_column, label_column, path], **private).success(
+        validate, [path, text_column, label_column], outputs, **private)
+    check.click(validate, [path, text_column, label_column], outputs, **private)
+    return DataTab(path=path, text_column=text_column, label_column=label_column)

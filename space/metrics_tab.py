@@ -1,0 +1,118 @@
+"""Metrics tab: live loss / quality / learning-rate charts (runs overlaid), confusion matrix, errors."""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+import pandas as pd
+
+from trainer.errors import UserError
+
+from . import charts
+from .common import owner_key, service
+from .train_tab import TrainTab, run_choices
+
+
+def _events(run_ids: list[str]) -> dict[str, list[dict]]:
+    out = {}
+    for run_id in run_ids or []:
+        try:
+            out[run_id[-6:]] = service().run(run_id).metrics()
+        except UserError:
+            continue
+    return out
+
+
+def curves(run_ids: list[str]):
+    runs = _events(run_ids)
+    return charts.loss_chart(runs), charts.quality_chart(runs), charts.lr_chart(runs)
+
+
+def details(run_id: str | None, normalise: bool):
+    """Confusion matrix, per-class table, misclassified examples and baseline vs fine-tuned for one run."""
+    empty = (charts.empty("Confusion matrix (pick a finished run)"), None, None, None)
+    if not run_id:
+        return empty
+    try:
+        run = service().run(run_id)
+    except UserError:
+        return empty
+    path = run.path("evaluation.json")
+    if not path.exists():
+        return empty
+    evaluation = json.loads(path.read_text())
+    per_class = pd.DataFrame(evaluation["per_class"]).round(3)
+    status = run.status()
+    rows = [{"model": "fine-tuned", **status.get("best", {})}]
+    if status.get("baseline"):
+        rows.append({"model": f"quick baseline (frozen {status.get('base_model_name', 'base')} + logistic regression)",
+                     **status["baseline"]})
+    comparison = pd.DataFrame(rows).round(4)
+    predictions = pd.read_csv(run.path("eval_predictions.csv"), dtype={"text": str}, keep_default_na=False)
+    wrong = predictions[predictions["true_label"] != predictions["predicted_label"]]
+    wrong = wrong.sort_values("confidence", ascending=False).head(200)
+    return charts.confusion_chart(evaluation, normalise), per_class, wrong, comparison
+
+
+def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
+    with gr.Row():
+        selected = gr.Dropdown([], multiselect=True, label="Runs to plot (overlay several to compare)",
+                               elem_id="metric-runs", scale=4)
+        refresh = gr.Button("Refresh", scale=1)
+    with gr.Row():
+        loss = gr.Plot(label="Loss", elem_id="loss-chart")
+        quality = gr.Plot(label="Accuracy and macro-F1", elem_id="quality-chart")
+    lr = gr.Plot(label="Learning rate")
+    gr.Markdown("### One run in detail")
+    with gr.Row():
+        detail_run = gr.Dropdown([], label="Run", elem_id="detail-run", scale=4)
+        normalise = gr.Checkbox(label="Normalise rows", value=False, scale=1)
+    comparison = gr.Dataframe(label="Quick baseline vs fine-tuned (validation)", interactive=False,
+                              elem_id="baseline-comparison")
+    confusion = gr.Plot(label="Confusion matrix", elem_id="confusion-matrix")
+    per_class = gr.Dataframe(label="Per class", interactive=False)
+    wrong = gr.Dataframe(label="Misclassified validation examples (most confident first)", interactive=False,
+                         wrap=True, max_height=400)
+    shown = gr.State(None)
+    timer = gr.Timer(3.0)
+
+    def populate(browser, current_selected, current_detail, profile: gr.OAuthProfile | None = None,
+                 request: gr.Request = None):
+        choices = run_choices(owner_key(browser, profile, request))
+        ids = [c[1] for c in choices]
+        chosen = [r for r in (current_selected or []) if r in ids] or ids[:1]
+        detail = current_detail if current_detail in ids else (ids[0] if ids else None)
+        return gr.update(choices=choices, value=chosen), gr.update(choices=choices, value=detail)
+
+    def details_if_changed(run_id, normalise_rows, last):
+        """On the timer: redraw the detail view only when the run's state changed (e.g. it just finished)."""
+        try:
+            state = service().run(run_id).status().get("state") if run_id else None
+        except UserError:
+            state = None
+        key = (run_id, state, normalise_rows)
+        if key == last:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
+        return *details(run_id, normalise_rows), key
+
+    private = dict(api_visibility="private")
+    for trigger in (train.run_id.change, refresh.click, page.select):
+        trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private)
+    for trigger in (selected.change, refresh.click):
+        trigger(curves, selected, [loss, quality, lr], **private)
+    drawn = gr.State(None)
+
+    def curves_if_changed(run_ids, last):
+        """On the timer: redraw only when a selected run logged something new."""
+        key = tuple((r, len(events)) for r, events in _events(run_ids).items())
+        if key == last:
+            return gr.skip(), gr.skip(), gr.skip(), last
+        return *curves(run_ids), key
+
+    timer.tick(curves_if_changed, [selected, drawn], [loss, quality, lr, drawn], show_progress="hidden", **private)
+    for trigger in (detail_run.change, normalise.change):
+        trigger(details_if_changed, [detail_run, normalise, shown], [confusion, per_class, wrong, comparison, shown],
+                **private)
+    timer.tick(details_if_changed, [detail_run, normalise, shown], [confusion, per_class, wrong, comparison, shown],
+               show_progress="hidden", **private)

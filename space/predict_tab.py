@@ -1,0 +1,122 @@
+"""Predict tab: batch-classify pasted text or a CSV with a tuned model and the base model, side by side."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from trainer.data import read_table
+from trainer.errors import UserError
+from trainer.predict import MAX_TEXTS_PER_REQUEST
+from trainer.service import BASE_MODEL
+from trainer.spreadsheet import safe_cell
+
+from .common import owner_key, service, user_errors
+from .train_tab import TrainTab, run_choices
+
+
+def texts_from(pasted: str, upload: str | None, column: str | None) -> list[str]:
+    """One text per non-empty pasted line, or the chosen column of an uploaded file."""
+    if upload:
+        frame, info, _ = read_table(upload)
+        if not column or column not in frame.columns:
+            raise UserError(f"Pick the text column of {info.name!r}; its columns are: {', '.join(frame.columns)}.")
+        texts = frame[column].fillna("").astype(str).tolist()
+    else:
+        texts = [line.strip() for line in (pasted or "").splitlines() if line.strip()]
+    if not texts:
+        raise UserError("Nothing to classify: paste some text (one per line) or upload a file.")
+    if len(texts) > MAX_TEXTS_PER_REQUEST:
+        raise UserError(f"{len(texts):,} texts; the limit per request is {MAX_TEXTS_PER_REQUEST:,}. Split the file.")
+    return texts
+
+
+def compare_table(texts: list[str], tuned: list[dict], base: list[dict] | None) -> pd.DataFrame:
+    rows = []
+    for i, text in enumerate(texts):
+        row = {"text": text, "tuned label": tuned[i]["label"], "tuned confidence": round(tuned[i]["confidence"], 4),
+               "tuned top-k": ", ".join(f"{t['label']} {t['score']:.2f}" for t in tuned[i]["top_k"])}
+        if base is not None:
+            row.update({"base label": base[i]["label"], "base confidence": round(base[i]["confidence"], 4),
+                        "agree": "yes" if base[i]["label"] == tuned[i]["label"] else "NO"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_download(table: pd.DataFrame) -> str:
+    """CSV for download, with every cell escaped against spreadsheet formula injection."""
+    path = Path(tempfile.mkdtemp(prefix="predictions-")) / "predictions.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(table.columns)
+        for row in table.itertuples(index=False):
+            writer.writerow([safe_cell(v) for v in row])
+    return str(path)
+
+
+def _highlight(table: pd.DataFrame):
+    if "agree" not in table.columns:
+        return table
+    return table.style.apply(lambda row: ["background-color: #fde2e1" if row["agree"] == "NO" else ""] * len(row),
+                             axis=1)
+
+
+@user_errors
+def classify(model: str, compare: bool, pasted: str, upload: str | None, column: str | None, top_k: int):
+    texts = texts_from(pasted, upload, column)
+    if not model:
+        raise UserError("Choose a tuned model (one of your finished runs) or type a Hub classifier id.")
+    tuned = service().predict(model, texts, top_k=int(top_k))
+    base = None
+    if compare and "/" not in model:
+        base = service().predict(f"{BASE_MODEL}:{model}", texts, top_k=int(top_k))
+    table = compare_table(texts, tuned, base)
+    disagreements = int((table["agree"] == "NO").sum()) if base is not None else None
+    note = f"{len(texts)} texts classified." + (f" Tuned and base models disagree on {disagreements}."
+                                               if disagreements is not None else "")
+    return _highlight(table), write_download(table), note
+
+
+@user_errors
+def file_columns(upload: str | None):
+    if not upload:
+        return gr.update(choices=[], value=None)
+    frame, _, _ = read_table(upload)
+    columns = list(frame.columns)
+    return gr.update(choices=columns, value="text" if "text" in columns else columns[0])
+
+
+def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
+    with gr.Row():
+        model = gr.Dropdown([], label="Tuned model (your finished runs, or type a Hub classifier id)",
+                            allow_custom_value=True, elem_id="predict-model", scale=3)
+        compare = gr.Checkbox(value=True, label="Compare with the base model", scale=1)
+        top_k = gr.Slider(1, 10, value=3, step=1, label="Top-k", scale=1)
+    with gr.Row():
+        pasted = gr.Textbox(label="Texts, one per line", lines=6, elem_id="predict-texts")
+        with gr.Column():
+            upload = gr.File(label="…or a file (CSV, TSV, JSONL, Parquet)", file_types=[".csv", ".tsv", ".jsonl", ".parquet"])
+            column = gr.Dropdown([], label="Text column of the file")
+    gr.Markdown(f"Up to {MAX_TEXTS_PER_REQUEST:,} texts per request. The base model is the quick baseline of the "
+                f"run (frozen base encoder + logistic regression), since the base encoder has no classifier head.")
+    go = gr.Button("Classify", variant="primary", elem_id="classify")
+    note = gr.Markdown(elem_id="predict-note")
+    results = gr.Dataframe(label="Predictions (rows where the models disagree are highlighted)", interactive=False,
+                           wrap=True, elem_id="predictions", max_height=500)
+    download = gr.File(label="Download predictions (CSV)", elem_id="predictions-download")
+
+    def populate(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        choices = [c for c in run_choices(owner_key(browser, profile, request)) if c[0].startswith("✅")]
+        ids = [c[1] for c in choices]
+        return gr.update(choices=choices, value=current if current in ids or (current and "/" in current)
+                         else (ids[0] if ids else None))
+
+    private = dict(api_visibility="private")
+    for trigger in (train.run_id.change, page.select):
+        trigger(populate, [browser_id, model], model, **private)
+    upload.change(file_columns, upload, column, **private)
+    go.click(classify, [model, compare, pasted, upload, column, top_k], [results, download, note], **private)

@@ -1,0 +1,174 @@
+"""Train tab: pick a model and method, start a run, watch it live, cancel or resume it."""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import gradio as gr
+
+from trainer.config import TrainConfig
+from trainer.errors import UserError
+
+from .common import owner_key, service, user_errors
+from .data_tab import DataTab
+
+MODELS = [("all-MiniLM-L6-v2 (embedded, works offline)", "default"),
+          ("BAAI/bge-small-en-v1.5", "BAAI/bge-small-en-v1.5"),
+          ("distilbert-base-uncased", "distilbert-base-uncased"),
+          ("bert-base-uncased", "bert-base-uncased"),
+          ("roberta-base", "roberta-base"),
+          ("microsoft/deberta-v3-small", "microsoft/deberta-v3-small")]
+STATE_ICONS = {"queued": "⏳", "running": "🏃", "succeeded": "✅", "failed": "❌", "cancelled": "⏹️", "interrupted": "⚠️"}
+
+
+@dataclass
+class TrainTab:
+    run_id: gr.Textbox
+    runs: gr.Dropdown
+    list_runs: Callable  # (browser_id, current run id) -> (dropdown update, run id); bound at page load
+
+
+def run_choices(owner: str) -> list[tuple[str, str]]:
+    """The visitor's runs for a dropdown: "icon date dataset method (accuracy)" -> run id."""
+    choices = []
+    for row in service().list(owner):
+        when = time.strftime("%m-%d %H:%M", time.localtime(row["created"] or 0))
+        score = f" acc {row['best_accuracy']:.3f}" if row.get("best_accuracy") is not None else ""
+        label = f"{STATE_ICONS.get(row['state'], '')} {when} {row['dataset']} · {row['method']}{score} · {row['id'][-6:]}"
+        choices.append((label, row["id"]))
+    return choices
+
+
+def progress_html(status: dict) -> str:
+    """A progress bar with step, epoch, elapsed and ETA; texts are escaped."""
+    state = status.get("state", "?")
+    progress = status.get("progress") or {}
+    percent = 100 * status.get("fraction", 0)
+    eta = progress.get("eta_s")
+    parts = [f"<b>{STATE_ICONS.get(state, '')} {html.escape(state)}</b>"]
+    if status.get("phase") and state == "running":
+        parts.append(html.escape(status["phase"]))
+    if state == "queued":
+        parts.append(f"position in queue: {status.get('queue_position', 0) + 1}")
+    if progress:
+        parts.append(f"step {progress.get('step', 0)}/{progress.get('max_steps', '?')}")
+        parts.append(f"epoch {progress.get('epoch', 0):.2f}")
+        parts.append(f"elapsed {progress.get('elapsed_s', 0):.0f} s")
+        if eta is not None and state == "running":
+            parts.append(f"ETA {eta:.0f} s")
+    latest = status.get("latest_eval") or {}
+    if latest.get("accuracy") is not None:
+        parts.append(f"val acc {latest['accuracy']:.3f} · macro-F1 {latest['macro_f1']:.3f}")
+    best, base = status.get("best"), status.get("baseline")
+    result = ""
+    if best:
+        result = (f"<div>Fine-tuned: accuracy <b>{best['accuracy']:.3f}</b>, macro-F1 <b>{best['macro_f1']:.3f}</b>"
+                  + (f" · quick baseline: accuracy {base['accuracy']:.3f}, macro-F1 {base['macro_f1']:.3f}" if base else "")
+                  + "</div>")
+    error = f"<div class='run-error'>{html.escape(status['error'])}</div>" if status.get("error") else ""
+    return (f"<div id='run-progress' data-state='{html.escape(state)}'>"
+            f"<progress max='100' value='{percent:.1f}' style='width:100%'></progress>"
+            f"<div>{' · '.join(parts)}</div>{result}{error}</div>")
+
+
+def _config(model, method, epochs, learning_rate, batch_size, max_length, text_column, label_column, warmup_ratio,
+            weight_decay, evals_per_epoch, patience, class_weights, precision, seed, validation_fraction, lora_r,
+            lora_alpha, lora_dropout, lora_targets) -> TrainConfig:
+    return TrainConfig(model=model or "default", method=method, epochs=epochs, learning_rate=learning_rate or None,
+                       batch_size=batch_size or None, max_length=max_length or None, text_column=text_column or None,
+                       label_column=label_column or None, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
+                       evals_per_epoch=evals_per_epoch, early_stopping_patience=patience, class_weights=class_weights,
+                       precision=precision, seed=seed, validation_fraction=validation_fraction, lora_r=lora_r,
+                       lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_targets)
+
+
+def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
+    gr.Markdown(f"**Hardware**: {html.escape(service().hardware.get('description', 'unknown'))}", elem_id="hardware")
+    with gr.Row():
+        model = gr.Dropdown(MODELS, value="default", label="Model (or type any Hub id / local path)",
+                            allow_custom_value=True, scale=2)
+        method = gr.Radio(["full", "lora"], value="full", label="Method", info="full fine-tune or LoRA adapters")
+        epochs = gr.Number(value=3, label="Epochs", minimum=0.1, maximum=100, elem_id="epochs")
+    with gr.Row():
+        learning_rate = gr.Number(value=0, label="Learning rate (0 = per-method default)")
+        batch_size = gr.Number(value=0, label="Batch size (0 = auto for the hardware)", precision=0)
+        max_length = gr.Number(value=0, label="Max length (0 = from the data)", precision=0)
+    with gr.Accordion("Advanced", open=False):
+        with gr.Row():
+            warmup = gr.Number(value=0.06, label="Warmup ratio")
+            decay = gr.Number(value=0.01, label="Weight decay")
+            evals = gr.Number(value=2, label="Evaluations per epoch", precision=0)
+            patience = gr.Number(value=3, label="Early-stopping patience (evaluations, 0 = off)", precision=0)
+        with gr.Row():
+            class_weights = gr.Radio(["auto", "on", "off"], value="auto", label="Class-weighted loss")
+            precision = gr.Radio(["auto", "fp32", "bf16", "fp16"], value="auto", label="Precision")
+            seed = gr.Number(value=42, label="Seed", precision=0)
+            val_fraction = gr.Number(value=0.1, label="Validation fraction (when no split is given)")
+        with gr.Row():
+            lora_r = gr.Number(value=16, label="LoRA r", precision=0)
+            lora_alpha = gr.Number(value=32, label="LoRA alpha")
+            lora_dropout = gr.Number(value=0.1, label="LoRA dropout")
+            lora_targets = gr.Textbox(value="all-linear", label="LoRA target modules (comma-separated)")
+    with gr.Row():
+        start = gr.Button("Start training", variant="primary", elem_id="start-training")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="cancel-training")
+        resume = gr.Button("Resume (interrupted runs)")
+    with gr.Row():
+        runs = gr.Dropdown([], label="Your runs", interactive=True, elem_id="your-runs", scale=3)
+        run_id = gr.Textbox(label="Run id (keep it to check this run from a script)", interactive=False,
+                            elem_id="run-id", scale=2)
+    progress = gr.HTML(elem_id="progress-box")
+    log_tail = gr.Textbox(label="Log (last lines)", lines=8, max_lines=8, interactive=False, autoscroll=True)
+    timer = gr.Timer(2.0)
+
+    settings = [model, method, epochs, learning_rate, batch_size, max_length, data.text_column, data.label_column,
+                warmup, decay, evals, patience, class_weights, precision, seed, val_fraction, lora_r, lora_alpha,
+                lora_dropout, lora_targets]
+
+    @user_errors
+    def on_start(path, browser, *values, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        if not path:
+            raise UserError("Choose a dataset in the Data tab first.")
+        owner = owner_key(browser, profile, request)
+        run = service().start(owner, path, _config(*values))
+        return run.id, gr.update(choices=run_choices(owner), value=run.id)
+
+    @user_errors
+    def on_cancel(current):
+        if not current:
+            raise UserError("No run selected.")
+        service().cancel(current)
+        return refresh(current)
+
+    @user_errors
+    def on_resume(current):
+        if not current:
+            raise UserError("No run selected.")
+        service().resume(current)
+        return refresh(current)
+
+    def refresh(current):
+        if not current:
+            return "<div id='run-progress' data-state='none'>No run selected yet.</div>", ""
+        try:
+            return progress_html(service().status(current)), service().log_tail(current)
+        except UserError as exc:
+            return f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", ""
+
+    def list_runs(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        choices = run_choices(owner_key(browser, profile, request))
+        ids = [c[1] for c in choices]
+        value = current if current in ids else (ids[0] if ids else None)
+        return gr.update(choices=choices, value=value), value
+
+    private = dict(api_visibility="private")
+    start.click(on_start, [data.path, browser_id, *settings], [run_id, runs], **private)
+    cancel.click(on_cancel, run_id, [progress, log_tail], **private)
+    resume.click(on_resume, run_id, [progress, log_tail], **private)
+    runs.input(lambda v: v, runs, run_id, **private)
+    run_id.change(refresh, run_id, [progress, log_tail], **private)
+    timer.tick(refresh, run_id, [progress, log_tail], show_progress="hidden", **private)
+    return TrainTab(run_id=run_id, runs=runs, list_runs=list_runs)

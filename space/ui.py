@@ -1,0 +1,36 @@
+"""Assembles the tabs into one Blocks app."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from . import api, data_tab, metrics_tab, predict_tab, train_tab
+from .common import new_browser_id
+
+INTRO = """# ClassiTune
+Turn a labeled CSV into a deployed text classifier: **Data** → **Train** (LoRA or full fine-tune) → **Metrics** → **Predict**.
+Training runs in a background process: close this tab and come back, your runs are still here."""
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="ClassiTune") as app:
+        browser_id = gr.BrowserState(None, storage_key="classitune-browser-id")
+        with gr.Row():
+            gr.Markdown(INTRO)
+            if os.environ.get("SPACE_ID"):
+                gr.LoginButton()
+        with gr.Tab("Data", id="data"):
+            data = data_tab.build()
+        with gr.Tab("Train", id="train"):
+            train = train_tab.build(data, browser_id)
+        with gr.Tab("Metrics", id="metrics") as metrics_page:
+            metrics_tab.build(train, browser_id, metrics_page)
+        with gr.Tab("Predict", id="predict") as predict_page:
+            predict_tab.build(train, browser_id, predict_page)
+        api.build()
+        private = dict(api_visibility="private")
+        app.load(new_browser_id, browser_id, browser_id, **private).then(
+            train.list_runs, [browser_id, train.run_id], [train.runs, train.run_id], **private)
+    return app

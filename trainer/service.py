@@ -1,0 +1,164 @@
+"""The trainer API the Space (and any other front end) calls: validate, start, watch, cancel, list, predict.
+
+Data flows one way: the UI calls these functions, they write run directories, the UI
+reads the run directories back. Ownership is checked here, not in the UI: a run is
+listed only to its owner, and reading or cancelling needs its unguessable id.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from functools import cached_property
+from pathlib import Path
+
+from .config import TrainConfig
+from .data import IntakeLimits, load_dataset_file
+from .errors import UserError
+from .predict import MAX_TEXTS_PER_REQUEST, load_classifier
+from .runs import ACTIVE, Run, RunStore
+from .supervisor import PROJECT_ROOT, Supervisor
+
+BASE_MODEL = "base"
+
+
+def intake_limits() -> IntakeLimits:
+    """Upload limits, configurable where the app runs (``CLASSITUNE_MAX_UPLOAD_MB``, ``CLASSITUNE_MAX_ROWS``)."""
+    return IntakeLimits(max_bytes=int(float(os.environ.get("CLASSITUNE_MAX_UPLOAD_MB", "200")) * 1024 * 1024),
+                        max_rows=int(os.environ.get("CLASSITUNE_MAX_ROWS", "1000000")))
+
+
+class Service:
+    """One per app process: owns the run store and the supervisor of training workers."""
+
+    def __init__(self, root: Path | None = None):
+        self.store = RunStore(root)
+        self.supervisor = Supervisor(self.store)
+        self.supervisor.recover()
+
+    @cached_property
+    def hardware(self) -> dict:
+        """Probed in a subprocess, so the web server never initialises CUDA."""
+        import json
+
+        result = subprocess.run([sys.executable, "-m", "trainer", "hardware"], capture_output=True, text=True,
+                                cwd=PROJECT_ROOT, timeout=120)
+        try:
+            return json.loads(result.stdout)
+        except ValueError:
+            return {"device": "unknown", "description": "Hardware could not be probed."}
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def validate(self, path: str, text_column: str | None = None, label_column: str | None = None,
+                 validation_file: str | None = None, model: str | None = None):
+        return load_dataset_file(path, text_column=text_column or None, label_column=label_column or None,
+                                 validation_file=validation_file or None, model=model, limits=intake_limits())
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def start(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
+        """Validate, write a run directory with the prepared data, and launch its worker."""
+        intake = load_dataset_file(path, text_column=config.text_column, label_column=config.label_column,
+                                   validation_file=validation_file or None, model=config.model,
+                                   validation_fraction=config.validation_fraction, seed=config.seed,
+                                   limits=intake_limits())
+        if config.max_length is None:
+            config.max_length = intake.report.length["suggested_max_length"]
+        config.text_column, config.label_column = intake.report.text_column, intake.report.label_column
+        run = self.store.create(owner, Path(path).name, config.to_dict(), intake.labels, intake.report.to_dict())
+        intake.save(run.path("data"))
+        self.supervisor.start(run)
+        return run
+
+    def run(self, run_id: str) -> Run:
+        """A run by id. Knowing the (unguessable) id is what grants access to it."""
+        return self.store.get(run_id)
+
+    def status(self, run_id: str) -> dict:
+        """State, progress, queue position, latest metrics and the result, without the owner key."""
+        run = self.run(run_id)
+        status = run.status()
+        events = run.metrics()
+        latest_train = next((e for e in reversed(events) if e.get("type") == "train"), None)
+        latest_eval = next((e for e in reversed(events) if e.get("type") == "eval"), None)
+        progress = status.get("progress") or {}
+        fraction = progress.get("step", 0) / max(1, progress.get("max_steps") or 1)
+        if status.get("state") == "succeeded":
+            fraction = 1.0
+        result = {k: v for k, v in status.items() if k not in ("owner", "pid")}
+        result.update(run_id=run.id, fraction=round(fraction, 4), latest_train=latest_train, latest_eval=latest_eval)
+        if status.get("state") == "queued":
+            result["queue_position"] = self.store.queue_position(run)
+        return result
+
+    def cancel(self, run_id: str) -> dict:
+        run = self.run(run_id)
+        self.supervisor.cancel(run)
+        return self.status(run_id)
+
+    def resume(self, run_id: str) -> dict:
+        run = self.run(run_id)
+        state = run.status().get("state")
+        if state != "interrupted":
+            raise UserError(f"Only interrupted runs can be resumed; this run is {state}.")
+        self.supervisor.start(run, resume=True)
+        return self.status(run_id)
+
+    def list(self, owner: str) -> list[dict]:
+        return self.store.list(owner)
+
+    def log_tail(self, run_id: str, lines: int = 30) -> str:
+        path = self.run(run_id).path("train.log")
+        if not path.exists():
+            return ""
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 20000))
+            return "\n".join(handle.read().decode("utf-8", errors="replace").splitlines()[-lines:])
+
+    def delete(self, run_id: str) -> None:
+        run = self.run(run_id)
+        if run.status().get("state") in ACTIVE:
+            raise UserError("Cancel the run before deleting it.")
+        shutil.rmtree(run.dir)
+        self.store.rebuild()
+
+    # -- prediction ------------------------------------------------------------------------------
+
+    def classifier(self, model: str):
+        """``base:<run id>`` (the run's base-model baseline), a run id, or a Hub classifier id."""
+        model = (model or "").strip()
+        if model.startswith(f"{BASE_MODEL}:"):
+            return load_classifier(self.run(model.split(":", 1)[1]).dir, kind="baseline")
+        if model and "/" not in model:
+            run = self.run(model)
+            if run.status().get("state") != "succeeded" or not (run.model_dir / "config.json").exists():
+                raise UserError(f"Run {run.id} has no tuned model yet (it is {run.status().get('state')}).")
+            return load_classifier(run.model_dir)
+        if model:
+            return self._hub_classifier(model)
+        raise UserError("Choose a model: one of your runs, its base model, or a Hub classifier id.")
+
+    @staticmethod
+    def _hub_classifier(model_id: str):
+        from .predict import Classifier
+
+        try:
+            from huggingface_hub import snapshot_download
+
+            path = snapshot_download(model_id, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"])
+        except Exception as exc:  # offline, unknown repo, gated: all mean "not available here"
+            raise UserError(f"Hub model {model_id!r} could not be downloaded ({type(exc).__name__}); the Hugging Face "
+                            f"Hub may be unreachable from this machine. Use one of your runs instead.") from exc
+        return Classifier(path)
+
+    def predict(self, model: str, texts: list[str], top_k: int = 3) -> list[dict]:
+        """Label, confidence and top-k per text, in the order given."""
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise UserError("Texts must be a list of strings (or one string with one text per line).")
+        if len(texts) > MAX_TEXTS_PER_REQUEST:
+            raise UserError(f"{len(texts):,} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST:,}. "
+                            f"Split the input into smaller batches.")
+        return self.classifier(model).predict(texts, top_k=max(1, int(top_k)))
