@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import secrets
 
 import gradio as gr
@@ -31,6 +32,16 @@ def owner_key(browser_id: str | None, profile: gr.OAuthProfile | None = None, re
     if request is not None and request.session_hash:
         return f"session:{request.session_hash}"
     raise gr.Error("Could not tell who you are; reload the page.")
+
+
+def browser_state_secret() -> str:
+    """A stable key for the browser-id cookie, kept in the data root, so ids survive an app restart."""
+    path = service().store.root / ".browser-state-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
 
 
 def new_browser_id(current: str | None) -> str:

@@ -97,10 +97,12 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
         return *details(run_id, normalise_rows), key
 
     private = dict(api_visibility="private")
-    for trigger in (train.run_id.change, refresh.click, page.select):
-        trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private)
-    for trigger in (selected.change, refresh.click):
-        trigger(curves, selected, [loss, quality, lr], **private)
+    train.run_id.change(populate, [browser_id, selected, detail_run], [selected, detail_run], **private)
+    for trigger in (refresh.click, page.select):  # redraw everything when the tab is opened or refreshed
+        trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private).then(
+            curves, selected, [loss, quality, lr], **private).then(
+            details, [detail_run, normalise], [confusion, per_class, wrong, comparison], **private)
+    selected.change(curves, selected, [loss, quality, lr], **private)
     drawn = gr.State(None)
 
     def curves_if_changed(run_ids, last):

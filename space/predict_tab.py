@@ -110,7 +110,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     download = gr.File(label="Download predictions (CSV)", elem_id="predictions-download")
 
     def populate(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        choices = [c for c in run_choices(owner_key(browser, profile, request)) if c[0].startswith("✅")]
+        choices = run_choices(owner_key(browser, profile, request), states=("succeeded",))
         ids = [c[1] for c in choices]
         return gr.update(choices=choices, value=current if current in ids or (current and "/" in current)
                          else (ids[0] if ids else None))

@@ -31,13 +31,15 @@ class TrainTab:
     list_runs: Callable  # (browser_id, current run id) -> (dropdown update, run id); bound at page load
 
 
-def run_choices(owner: str) -> list[tuple[str, str]]:
+def run_choices(owner: str, states: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """The visitor's runs for a dropdown: "icon date dataset method (accuracy)" -> run id."""
     choices = []
     for row in service().list(owner):
+        if states and row["state"] not in states:
+            continue
         when = time.strftime("%m-%d %H:%M", time.localtime(row["created"] or 0))
         score = f" acc {row['best_accuracy']:.3f}" if row.get("best_accuracy") is not None else ""
-        label = f"{STATE_ICONS.get(row['state'], '')} {when} {row['dataset']} · {row['method']}{score} · {row['id'][-6:]}"
+        label = f"{row['state']} · {when} · {row['dataset']} · {row['method']}{score} · {row['id'][-6:]}"
         choices.append((label, row["id"]))
     return choices
 

@@ -7,7 +7,7 @@ import os
 import gradio as gr
 
 from . import api, data_tab, metrics_tab, predict_tab, train_tab
-from .common import new_browser_id
+from .common import browser_state_secret, new_browser_id
 
 INTRO = """# ClassiTune
 Turn a labeled CSV into a deployed text classifier: **Data** → **Train** (LoRA or full fine-tune) → **Metrics** → **Predict**.
@@ -16,7 +16,7 @@ Training runs in a background process: close this tab and come back, your runs a
 
 def build_app() -> gr.Blocks:
     with gr.Blocks(title="ClassiTune") as app:
-        browser_id = gr.BrowserState(None, storage_key="classitune-browser-id")
+        browser_id = gr.BrowserState(None, storage_key="classitune-browser-id", secret=browser_state_secret())
         with gr.Row():
             gr.Markdown(INTRO)
             if os.environ.get("SPACE_ID"):

@@ -34,3 +34,43 @@ def data_root(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "root"
     monkeypatch.setenv("CLASSITUNE_DATA_ROOT", str(root))
     return root
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    """The real app (``python app.py``) on a free port with its own data root; yields its URL and root."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    root = tmp_path_factory.mktemp("app-root")
+    port = free_port()
+    env = {**os.environ, "CLASSITUNE_DATA_ROOT": str(root), "HF_HUB_OFFLINE": "1"}
+    log = open(root / "app.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError((root / "app.log").read_text())
+            time.sleep(0.5)
+    else:
+        raise RuntimeError("The app did not start in 60 s:\n" + (root / "app.log").read_text())
+    yield {"url": url, "root": root, "proc": proc}
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=20)
+    subprocess.run(["pkill", "-f", str(root)], check=False)  # any worker still running under this root

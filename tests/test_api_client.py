@@ -1,0 +1,83 @@
+"""Every named endpoint through ``gradio_client`` against the running app, including isolation between clients."""
+
+import time
+
+import pytest
+from gradio_client import Client, handle_file
+
+from conftest import ROOT
+
+EXAMPLE = ROOT / "assets" / "banking77_sample.csv"
+
+
+@pytest.fixture(scope="module")
+def client(live_app):
+    return Client(live_app["url"], verbose=False)
+
+
+def wait_for(client, run_id, states=("succeeded", "failed", "cancelled"), timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = client.predict(run_id, api_name="/run_status")
+        if status["state"] in states:
+            return status
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} still {status['state']} after {timeout} s")
+
+
+def test_endpoints_are_listed(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/validate_dataset", "/start_training", "/run_status", "/cancel_run", "/list_runs", "/predict"} <= names
+
+
+def test_validate_dataset(client):
+    report = client.predict(handle_file(str(EXAMPLE)), "", "", api_name="/validate_dataset")
+    assert report["text_column"] == "text" and len(report["labels"]) == 6
+    assert report["split_sizes"]["train"] + report["split_sizes"]["validation"] == 360
+
+
+def test_validate_dataset_user_error_is_a_message(client, tmp_path):
+    bad = tmp_path / "one.csv"
+    bad.write_text("text,label\na,x\nb,x\n")
+    with pytest.raises(Exception, match="only one class"):
+        client.predict(handle_file(str(bad)), "", "", api_name="/validate_dataset")
+
+
+def test_train_status_list_predict_and_isolation(client, live_app):
+    run_id = client.predict(handle_file(str(EXAMPLE)), "", "", {"epochs": 2, "method": "full"},
+                            api_name="/start_training")
+    status = client.predict(run_id, api_name="/run_status")
+    assert status["state"] in ("queued", "running") and "owner" not in status
+    final = wait_for(client, run_id)
+    assert final["state"] == "succeeded", final.get("error")
+    assert final["best"]["accuracy"] > 0.5  # 6 balanced classes: chance is 0.17
+    assert final["fraction"] == 1.0 and final["latest_eval"]["accuracy"] is not None
+
+    assert [r["id"] for r in client.predict(api_name="/list_runs")] == [run_id]
+    results = client.predict(["my new card still has not arrived", "what exchange rate do you use?"], run_id, 2, True,
+                             api_name="/predict")
+    assert [r["label"] for r in results] == ["card_arrival", "exchange_rate"]
+    assert len(results[0]["top_k"]) == 2 and "base_label" in results[0]
+
+    other = Client(live_app["url"], verbose=False)
+    assert other.predict(api_name="/list_runs") == []
+    with pytest.raises(Exception, match="not a valid run id|was not found"):
+        other.predict(run_id[:-4] + "AAAA", api_name="/run_status")
+    with pytest.raises(Exception, match="not a valid run id"):
+        other.predict("../../etc", api_name="/cancel_run")
+
+
+def test_cancel_run(client):
+    run_id = client.predict(handle_file(str(EXAMPLE)), "", "", {"epochs": 20}, api_name="/start_training")
+    wait_for(client, run_id, states=("running",), timeout=120)
+    started = time.time()
+    status = client.predict(run_id, api_name="/cancel_run")
+    assert status["state"] == "cancelled" and time.time() - started < 5
+    assert client.predict(run_id, api_name="/run_status")["state"] == "cancelled"
+
+
+def test_bad_settings_and_payloads_are_messages(client):
+    with pytest.raises(Exception, match="method"):
+        client.predict(handle_file(str(EXAMPLE)), "", "", {"method": "qlora"}, api_name="/start_training")
+    with pytest.raises(Exception, match="texts must be a list of strings"):
+        client.predict({"not": "texts"}, "x", 1, False, api_name="/predict")

@@ -1,0 +1,104 @@
+"""The whole path in a real browser (Playwright + Debian Chromium): data, training, charts, prediction, download.
+
+Screenshots of each tab go to ``$CLASSITUNE_SCREENSHOT_DIR`` when set (the README's come from here).
+"""
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import real_slice
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update"]
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def page(live_app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.goto(live_app["url"])
+        yield page
+        browser.close()
+
+
+def shot(page, name):
+    folder = os.environ.get("CLASSITUNE_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def tab(page, name):
+    page.get_by_role("tab", name=name).click()
+
+
+def test_upload_shows_report_and_chart(page, shared, tmp_path):
+    data = real_slice(shared, "sms_spam", 300, tmp_path / "sms.csv")
+    page.locator("#dataset-upload input[type=file]").set_input_files(str(data))
+    summary = page.locator("#report-summary")
+    summary.get_by_text("Ready to train").wait_for(timeout=60000)
+    assert "2 classes" in summary.inner_text()
+    page.locator("#class-distribution .js-plotly-plot").wait_for(timeout=30000)
+
+
+def test_hostile_text_is_shown_as_text(page, tmp_path):
+    rows = [("<img src=x onerror=\"window.__pwned=1\">", "a"), ("<script>window.__pwned=1</script>", "b")] * 10
+    path = tmp_path / "hostile.csv"
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows([("text", "label"), *rows])
+    page.reload()
+    page.locator("#dataset-upload input[type=file]").set_input_files(str(path))
+    page.locator("#report-summary").get_by_text("Ready to train").wait_for(timeout=60000)
+    assert page.evaluate("window.__pwned === undefined")
+
+
+def test_whole_path(page, live_app, tmp_path):
+    page.reload()
+    page.locator("#use-example").click()
+    page.locator("#report-summary").get_by_text("6 classes").wait_for(timeout=60000)
+    page.locator("#class-distribution .js-plotly-plot").wait_for(timeout=30000)
+    shot(page, "data")
+
+    tab(page, "Train")
+    page.locator("#epochs input").fill("2")
+    page.locator("#start-training").click()
+    progress = page.locator("#run-progress[data-state='running']")
+    progress.wait_for(timeout=60000)
+    page.locator("#run-progress[data-state='succeeded']").wait_for(timeout=300000)
+    text = page.locator("#run-progress").inner_text()
+    assert "Fine-tuned: accuracy" in text and "quick baseline" in text
+    shot(page, "train")
+
+    tab(page, "Metrics")
+    page.locator("#loss-chart .js-plotly-plot").wait_for(timeout=30000)
+    page.locator("#confusion-matrix").get_by_text("Confusion matrix (counts)").wait_for(timeout=30000)
+    page.locator("#baseline-comparison").get_by_text("fine-tuned", exact=True).wait_for(timeout=30000)
+    shot(page, "metrics")
+
+    tab(page, "Predict")
+    page.locator("#predict-texts textarea").fill("my card still has not arrived\nwhat exchange rate do you use?")
+    page.wait_for_timeout(1000)
+    page.locator("#classify").click()
+    page.locator("#predict-note").get_by_text("2 texts classified").wait_for(timeout=60000)
+    table = page.locator("#predictions").inner_text()
+    assert "card_arrival" in table and "base label" in table
+    with page.expect_download() as info:
+        page.locator("#predictions-download a").first.click()
+    downloaded = Path(info.value.path()).read_text()
+    assert downloaded.startswith("text,tuned label") and "card_arrival" in downloaded
+    shot(page, "predict")
+
+    page.reload()  # the browser keeps its id: its runs are still listed after a reload
+    tab(page, "Train")
+    page.wait_for_function("document.querySelector('#your-runs input')?.value.includes('banking77_sample.csv')",
+                           timeout=30000)
