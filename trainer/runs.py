@@ -112,7 +112,10 @@ class RunStore:
         self.runs_dir = self.root / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "registry.sqlite"
+        fresh = not self.db_path.exists()
         self._init_db()
+        if fresh:  # first start, or the registry was lost: index whatever run directories exist
+            self.rebuild()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.db_path, timeout=30)

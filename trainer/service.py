@@ -61,6 +61,12 @@ class Service:
 
     def start(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
         """Validate, write a run directory with the prepared data, and launch its worker."""
+        run = self.prepare(owner, path, config, validation_file)
+        self.supervisor.start(run)
+        return run
+
+    def prepare(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
+        """Validate and write a queued run directory (config, labels, report, prepared splits)."""
         intake = load_dataset_file(path, text_column=config.text_column, label_column=config.label_column,
                                    validation_file=validation_file or None, model=config.model,
                                    validation_fraction=config.validation_fraction, seed=config.seed,
@@ -70,7 +76,6 @@ class Service:
         config.text_column, config.label_column = intake.report.text_column, intake.report.label_column
         run = self.store.create(owner, Path(path).name, config.to_dict(), intake.labels, intake.report.to_dict())
         intake.save(run.path("data"))
-        self.supervisor.start(run)
         return run
 
     def run(self, run_id: str) -> Run:

@@ -123,11 +123,13 @@ def _class_weights(train: pd.DataFrame, n_labels: int, mode: str) -> torch.Tenso
 
 
 def _latest_checkpoint(run: Run) -> Path | None:
+    """The newest complete checkpoint, to resume an interrupted run from."""
     folder = run.path("checkpoints")
     if not folder.is_dir():
         return None
-    checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    return checkpoints[-1] if checkpoints else None
+    # A worker killed mid-save leaves a checkpoint without trainer_state.json (written last): skip it.
+    complete = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").exists()]
+    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def _make_callback(reporter: Reporter, batch: int, started: float):

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up (first time) and run the whole test suite, browser tests included (installs Debian's chromium if missing).
+set -euo pipefail
+cd "$(dirname "$0")"
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+  else
+    echo "Debian's chromium is missing (sudo apt-get install -y chromium); browser tests will be skipped." >&2
+  fi
+fi
+bash scripts/setup.sh -r requirements-dev.txt
+export HF_HUB_OFFLINE=1
+exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,128 @@
+"""The training engine on real data: it learns (both methods), beats chance, saves a pipeline-ready model."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT, real_slice
+from trainer.config import TrainConfig
+from trainer.data import load_dataset_file
+from trainer.runs import Run
+from trainer.train import run_training
+
+
+@pytest.fixture(scope="module")
+def sst2_slice(shared, tmp_path_factory):
+    return real_slice(shared, "sst2", 800, tmp_path_factory.mktemp("data") / "sst2_800.csv")
+
+
+@pytest.fixture(scope="module")
+def full_run(shared, sst2_slice, tmp_path_factory):
+    """A full fine-tune through the CLI: 800 SST-2 training sentences, scored on the official 872-sentence dev set."""
+    out = tmp_path_factory.mktemp("runs") / "full"
+    result = subprocess.run([sys.executable, "-m", "trainer", "train", "--data", str(sst2_slice),
+                             "--validation-file", str(shared / "sst2" / "validation.csv"), "--output", str(out),
+                             "--epochs", "2", "--evals-per-epoch", "1"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Run(out), result.stdout
+
+
+def test_full_fine_tune_learns(full_run):
+    run, stdout = full_run
+    status = run.status()
+    assert status["state"] == "succeeded"
+    assert status["best"]["accuracy"] >= 0.75  # chance is 0.5; measured 0.80-0.82 on this slice
+    assert status["baseline"]["accuracy"] > 0.6
+    assert "type=eval" in stdout and "done: accuracy=" in stdout
+
+
+def test_run_directory_contents(full_run):
+    run, _ = full_run
+    for name in ("config.json", "labels.json", "status.json", "metrics.jsonl", "eval_predictions.csv",
+                 "evaluation.json", "model/config.json", "model/model.safetensors", "baseline/baseline.json"):
+        assert run.path(name).exists(), name
+    assert not run.path("checkpoints").exists()  # cleaned up after success
+    events = run.metrics()
+    train_events = [e for e in events if e["type"] == "train"]
+    evals = [e for e in events if e["type"] == "eval"]
+    assert len(evals) == 2 and all({"accuracy", "macro_f1", "weighted_f1", "eval_loss"} <= set(e) for e in evals)
+    assert {"loss", "learning_rate", "samples_per_second", "elapsed_s", "eta_s", "epoch", "step"} <= set(train_events[-1])
+    with open(run.path("eval_predictions.csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 872 and set(rows[0]) == {"text", "true_label", "predicted_label", "confidence"}
+    accuracy = sum(r["true_label"] == r["predicted_label"] for r in rows) / len(rows)
+    assert accuracy == pytest.approx(run.status()["best"]["accuracy"])
+
+
+def test_model_folder_loads_in_a_pipeline(full_run):
+    from transformers import pipeline
+
+    run, _ = full_run
+    classify = pipeline("text-classification", model=str(run.model_dir))
+    expected = pd.read_csv(run.path("eval_predictions.csv")).head(32)
+    got = [r["label"] for r in classify(expected["text"].tolist())]
+    assert got == expected["predicted_label"].tolist()
+    assert set(got) <= {"negative", "positive"}
+
+
+def test_cli_predict_writes_escaped_csv(full_run, tmp_path):
+    run, _ = full_run
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["a wonderful, moving film", "=HYPERLINK(\"http://x\")", "dull and lifeless"]}).to_csv(source, index=False)
+    out = tmp_path / "out.csv"
+    result = subprocess.run([sys.executable, "-m", "trainer", "predict", "--model", str(run.model_dir), "--input",
+                             str(source), "--output", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(open(out)))
+    assert [r["label"] for r in (rows[0], rows[2])] == ["positive", "negative"]
+    assert rows[1]["text"].startswith("'=")
+
+
+def test_lora_learns_and_keeps_adapter(shared, sst2_slice, tmp_path):
+    from transformers import pipeline
+
+    intake = load_dataset_file(sst2_slice, validation_file=shared / "sst2" / "validation.csv")
+    config = TrainConfig(method="lora", epochs=2, evals_per_epoch=1, max_length=intake.report.length["suggested_max_length"])
+    run = Run(tmp_path / "lora")
+    run.dir.mkdir()
+    status = run_training(run, config, intake.train, intake.validation, intake.labels)
+    assert status["state"] == "succeeded"
+    assert status["best"]["accuracy"] >= 0.75  # measured 0.80-0.84
+    assert (run.path("adapter") / "adapter_config.json").exists()
+    assert pipeline("text-classification", model=str(run.model_dir))("a joyous, heartfelt triumph")[0]["label"] == "positive"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "qlora"], "Invalid setting method='qlora'"),
+    (["--epochs", "many"], "Invalid setting epochs='many'"),
+    (["--data", "/nonexistent/file.csv"], "was not found"),
+])
+def test_cli_train_user_errors_exit_2(args, message, tmp_path):
+    base = ["--data", str(ROOT / "assets" / "banking77_sample.csv")] if "--data" not in args else []
+    result = subprocess.run([sys.executable, "-m", "trainer", "train", *base, *args, "--output", str(tmp_path / "r")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_accelerate_two_processes(tmp_path):
+    """Data-parallel over 2 CPU processes with ``accelerate launch``; only the main process writes the run."""
+    from transformers import pipeline
+
+    out = tmp_path / "ddp"
+    result = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                             "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                             "-m", "trainer", "train", "--data", str(ROOT / "assets" / "banking77_sample.csv"),
+                             "--output", str(out), "--epochs", "1", "--evals-per-epoch", "1"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    status = json.loads((out / "status.json").read_text())
+    assert status["state"] == "succeeded" and status["config_resolved"]["world_size"] == 2
+    assert result.stdout.count("run directory:") == 1
+    labels = json.loads((out / "labels.json").read_text())
+    assert pipeline("text-classification", model=str(out / "model"))("where is my card?")[0]["label"] in labels

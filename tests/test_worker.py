@@ -1,0 +1,103 @@
+"""Runs as separate processes: queue, cancel, a killed worker, an app restart mid-run, resume, registry rebuild."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from trainer.config import TrainConfig
+from trainer.runs import Run
+from trainer.service import Service
+
+EXAMPLE = str(ROOT / "assets" / "banking77_sample.csv")
+
+
+def wait(run: Run, predicate, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = run.status()
+        if predicate(status):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; last status: {run.status()}")
+
+
+def training(status):
+    return status.get("state") == "running" and status.get("phase") == "training"
+
+
+@pytest.fixture
+def service(data_root, monkeypatch):
+    monkeypatch.setenv("CLASSITUNE_MAX_CONCURRENT_RUNS", "1")
+    return Service(data_root)
+
+
+def test_queue_and_cancel(service):
+    first = service.start("alice", EXAMPLE, TrainConfig(epochs=50))
+    second = service.start("alice", EXAMPLE, TrainConfig(epochs=1))
+    wait(first, lambda s: training(s) and first.metrics())
+    status = service.status(second.id)
+    assert status["state"] == "queued" and status["queue_position"] == 0
+
+    started = time.time()
+    assert service.cancel(second.id)["state"] == "cancelled"
+    status = service.cancel(first.id)
+    assert status["state"] == "cancelled" and time.time() - started < 10
+    assert "Cancelled" in status["error"]
+    assert any(e["type"] == "train" for e in first.metrics())  # metrics up to the cancel are kept
+    pid = first.status()["pid"]
+    time.sleep(0.5)
+    assert not os.path.exists(f"/proc/{pid}") or b"worker" not in open(f"/proc/{pid}/cmdline", "rb").read()
+
+
+def test_killed_worker_is_failed_and_app_keeps_going(service):
+    run = service.start("bob", EXAMPLE, TrainConfig(epochs=50))
+    status = wait(run, training)
+    os.kill(status["pid"], signal.SIGKILL)
+    status = wait(run, lambda s: s["state"] == "failed", timeout=15)
+    assert "killed (SIGKILL)" in status["error"] and "smaller batch size" in status["error"]
+    assert service.list("bob")[0]["state"] == "failed"
+    again = service.start("bob", EXAMPLE, TrainConfig(epochs=1, evals_per_epoch=1))
+    assert wait(again, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)["state"] == "succeeded"
+
+
+def test_interrupted_by_app_restart_then_resumed(data_root):
+    """A worker dies while no app watches it; the next app start marks it interrupted; resume finishes it."""
+    run = Service(data_root).prepare("carol", EXAMPLE, TrainConfig(epochs=2, evals_per_epoch=4))
+    worker = subprocess.Popen([sys.executable, "-m", "trainer", "worker", "--run-dir", str(run.dir)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait(run, lambda s: list(run.dir.glob("checkpoints/checkpoint-*/trainer_state.json")) and training(s), timeout=180)
+    steps_before = max(e["step"] for e in run.metrics())
+    worker.kill()
+    worker.wait()
+
+    restarted = Service(data_root)
+    assert run.status()["state"] == "interrupted" and "Resume" in run.status()["error"]
+    restarted.resume(run.id)
+    status = wait(run, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)
+    assert status["state"] == "succeeded", status.get("error")
+    steps = [e["step"] for e in run.metrics() if e["type"] == "train"]
+    assert steps == sorted(steps) and steps[-1] >= steps_before  # continued, no duplicated steps
+    assert (run.model_dir / "model.safetensors").exists()
+
+
+def test_registry_rebuilds_from_run_directories(service, data_root):
+    run = service.start("dave", EXAMPLE, TrainConfig(epochs=50))
+    service.cancel(run.id)
+    before = service.list("dave")
+    (data_root / "registry.sqlite").unlink()
+    for leftover in data_root.glob("registry.sqlite-*"):
+        leftover.unlink()
+    assert Service(data_root).list("dave") == before  # a missing registry is rebuilt at start-up
+
+
+def test_status_of_a_damaged_run_directory(service):
+    run = service.start("erin", EXAMPLE, TrainConfig(epochs=50))
+    service.cancel(run.id)
+    run.path("status.json").write_text("{not json")
+    status = service.status(run.id)
+    assert status["state"] == "failed" and "damaged" in status["error"]
