@@ -13,6 +13,7 @@ SHARED = Path(os.environ.get("CLASSITUNE_SHARED_DATASETS", ROOT.parent / "shared
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # the stand-in Hub speaks the LFS protocol, not Xet
 
 
 @pytest.fixture(scope="session")

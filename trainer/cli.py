@@ -121,6 +121,29 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_push(args) -> int:
+    from .publish import PublishOptions, create_demo_space, prepare_folder, push
+    from .runs import Run
+
+    run = Run(Path(args.run).resolve())
+    if not run.path("status.json").exists():
+        raise UserError(f"{args.run!r} is not a run directory (no status.json).")
+    options = PublishOptions(repo_id=args.repo, private=args.private, adapter_only=args.adapter_only,
+                             license=args.license, widget_examples=args.widget_examples)
+    if args.dry_run:
+        if not args.output:
+            raise UserError("--dry-run needs --output DIR: the folder that would be uploaded is written there.")
+        folder = prepare_folder(run, options, Path(args.output))
+        print(f"wrote the upload folder to {folder}: {', '.join(sorted(p.name for p in folder.iterdir()))}")
+        return 0
+    token = os.environ.get("HF_TOKEN")
+    result = push(run, options, token)
+    print(f"pushed: {result['url']} (commit {result['commit']})")
+    if args.demo_space:
+        print(f"demo Space: {create_demo_space(args.repo, token)['url']}")
+    return 0
+
+
 def cmd_worker(args) -> int:
     from .worker import main
 
@@ -174,6 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column")
     p.add_argument("--batch-size", default=64)
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("push", help="publish a run's model and model card to the Hub (token from HF_TOKEN)")
+    p.add_argument("--run", required=True, help="the run directory")
+    p.add_argument("--repo", required=True, help="<user or org>/<name>")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--adapter-only", action="store_true", help="push the LoRA adapter instead of the merged model")
+    p.add_argument("--license", default="apache-2.0")
+    p.add_argument("--widget-examples", action="store_true", help="use 3 validation texts as widget examples")
+    p.add_argument("--demo-space", action="store_true", help="also create a demo Space serving the model")
+    p.add_argument("--dry-run", action="store_true", help="write the folder that would be uploaded, upload nothing")
+    p.add_argument("--output", help="with --dry-run: where to write the folder")
+    p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("worker", help="(internal) train a prepared run directory")
     p.add_argument("--run-dir", required=True)

@@ -1,0 +1,303 @@
+"""Publish a run to the Hugging Face Hub: the model, a classifier-grade model card, and a demo Space.
+
+Uses ``huggingface_hub`` (``HfApi``, ``ModelCard``, ``ModelCardData``, ``EvalResult``) as is. The token is
+passed to ``HfApi`` in memory only: never written to disk, logs, run directories, cards or results.
+Every Hub failure becomes a ``UserError`` that says what to do; the local run is never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+from .runs import Run
+
+LICENSES = ("apache-2.0", "mit", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "openrail", "other")
+DEFAULT_LICENSE = "apache-2.0"  # the embedded default model's license
+TOKENS_URL = "https://huggingface.co/settings/tokens"
+
+
+@dataclass
+class PublishOptions:
+    repo_id: str
+    private: bool = False
+    adapter_only: bool = False
+    license: str = DEFAULT_LICENSE
+    widget_examples: bool = False  # the user's own validation texts as widget examples: opt-in (data may be private)
+
+    def validate(self) -> None:
+        from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+        if self.license not in LICENSES:
+            raise UserError(f"License {self.license!r} is not one of: {', '.join(LICENSES)}.")
+        if "/" not in (self.repo_id or ""):
+            raise UserError(f"Repo id {self.repo_id!r} needs a namespace: use '<your user name>/<model name>'.")
+        try:
+            validate_repo_id(self.repo_id)
+        except HFValidationError as exc:
+            raise UserError(f"The Hub would reject the repo id {self.repo_id!r}: use letters, digits, '-', '_' and '.', "
+                            f"at most 96 characters, with no '--' or '..'.") from exc
+
+
+def default_repo_id(user: str, run: Run) -> str:
+    """``<user>/<dataset>-<base model>-<method>``, cleaned to what the Hub accepts."""
+    status, config = run.status(), run.config()
+    dataset = Path(status.get("dataset") or "data").stem
+    base = (status.get("base_model_name") or config.get("model") or "model").split("/")[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{dataset}-{base}-{config.get('method', 'full')}")
+    name = re.sub(r"-{2,}", "-", name).strip("-.")[:96]
+    return f"{user}/{name}"
+
+
+def _markdown_table(header: list[str], rows: list[list]) -> str:
+    def cell(value) -> str:
+        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def model_card(run: Run, options: PublishOptions):
+    """A ModelCard a stranger can use: metadata with model-index, data, setup, results, usage, limitations."""
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    status, config, labels = run.status(), run.config(), run.labels()
+    evaluation = json.loads(run.path("evaluation.json").read_text())
+    report = json.loads(run.path("data_report.json").read_text()) if run.path("data_report.json").exists() else {}
+    best, baseline = status.get("best") or {}, status.get("baseline") or {}
+    base_model = status.get("base_model_name") or config.get("model")
+    dataset = status.get("dataset") or "user data"
+    resolved = status.get("config_resolved") or {}
+    eval_results = [EvalResult(task_type="text-classification", task_name="Text Classification",
+                               dataset_type=Path(dataset).stem, dataset_name=f"{dataset} (validation split)",
+                               dataset_split="validation", metric_type=metric, metric_name=name,
+                               metric_value=round(float(best[key]), 4))
+                    for key, metric, name in (("accuracy", "accuracy", "Accuracy"), ("macro_f1", "f1", "Macro F1"))
+                    if key in best]
+    widget = None
+    if options.widget_examples and run.path("eval_predictions.csv").exists():
+        import pandas as pd
+
+        texts = pd.read_csv(run.path("eval_predictions.csv"), keep_default_na=False)["text"].head(3).tolist()
+        widget = [{"text": t} for t in texts]
+    data = ModelCardData(
+        base_model=base_model, library_name="peft" if options.adapter_only else "transformers",
+        pipeline_tag="text-classification", license=options.license, language=None,
+        tags=["text-classification", "classitune", config.get("method", "full")] + (["lora"] if config.get("method") == "lora" else []),
+        model_name=options.repo_id.split("/")[-1], eval_results=eval_results or None, widget=widget)
+
+    class_counts = report.get("class_counts") or {}
+    per_class = [[c["label"], c["precision"], c["recall"], c["f1"], c["support"]] for c in evaluation["per_class"]]
+    confusion = [[labels[i], *row] for i, row in enumerate(evaluation["confusion"])]
+    sizes = report.get("split_sizes") or {}
+    repo = options.repo_id
+    if options.adapter_only:
+        usage = (f"```python\nfrom peft import AutoPeftModelForSequenceClassification\nfrom transformers import AutoTokenizer, pipeline\n\n"
+                 f"model = AutoPeftModelForSequenceClassification.from_pretrained(\"{repo}\").merge_and_unload()\n"
+                 f"tokenizer = AutoTokenizer.from_pretrained(\"{repo}\")\n"
+                 f"classifier = pipeline(\"text-classification\", model=model, tokenizer=tokenizer)\n"
+                 f"print(classifier(\"Your text here\"))\n```")
+    else:
+        usage = (f"```python\nfrom transformers import pipeline\n\nclassifier = pipeline(\"text-classification\", "
+                 f"model=\"{repo}\")\nprint(classifier(\"Your text here\"))\n```")
+    hyper = {"method": config.get("method"), "epochs": config.get("epochs"),
+             "learning_rate": resolved.get("learning_rate"), "batch_size": resolved.get("batch_size"),
+             "max_length": resolved.get("max_length"), "warmup_ratio": config.get("warmup_ratio"),
+             "weight_decay": config.get("weight_decay"), "precision": resolved.get("precision"),
+             "class_weighted_loss": resolved.get("class_weights"), "seed": config.get("seed")}
+    if config.get("method") == "lora":
+        hyper.update(lora_r=config.get("lora_r"), lora_alpha=config.get("lora_alpha"),
+                     lora_dropout=config.get("lora_dropout"), lora_target_modules=config.get("lora_target_modules"))
+    confusion_table = _markdown_table(["true / predicted", *labels], confusion)
+    body = f"""# {repo.split('/')[-1]}
+
+A text classifier fine-tuned from [{base_model}](https://huggingface.co/{base_model}) with
+[ClassiTune](https://huggingface.co/spaces) ({config.get('method')} fine-tune). Given a text, it predicts one of
+{len(labels)} labels: {', '.join(f'`{label}`' for label in labels[:50])}{' ...' if len(labels) > 50 else ''}.
+
+## Usage
+
+{usage}
+
+## Data
+
+Trained on `{dataset}`: {sizes.get('train', '?')} training and {sizes.get('validation', '?')} validation examples
+({report.get('split_source', 'held-out validation split')}).
+
+{_markdown_table(['label', 'train', 'validation'], [[n, c['train'], c['validation']] for n, c in class_counts.items()]) if class_counts else ''}
+
+## Training
+
+{_markdown_table(['setting', 'value'], [[k, v] for k, v in hyper.items() if v is not None])}
+
+Hardware: {status.get('hardware', 'unknown')}. Training time: {status.get('train_seconds', '?')} s
+({status.get('samples_per_second', '?')} samples/s). The best checkpoint by validation macro-F1 was kept.
+
+## Results (validation split)
+
+| model | accuracy | macro-F1 |
+|---|---|---|
+| this model | {best.get('accuracy', float('nan')):.4f} | {best.get('macro_f1', float('nan')):.4f} |
+| quick baseline: frozen {base_model} embeddings + logistic regression | {baseline.get('accuracy', float('nan')):.4f} | {baseline.get('macro_f1', float('nan')):.4f} |
+
+Per class:
+
+{_markdown_table(['label', 'precision', 'recall', 'F1', 'support'], per_class)}
+
+Confusion matrix (rows: true label, columns: predicted):
+
+{confusion_table}
+
+## Limitations
+
+- The scores above come from a validation split of the same data; expect lower accuracy on text that differs
+  from it (other domains, styles, languages or time periods).
+- It only knows these {len(labels)} labels and always picks one of them, even for unrelated input;
+  use the confidence to reject uncertain predictions.
+- Inputs longer than {resolved.get('max_length', 'the maximum length')} tokens are truncated.
+- It inherits the biases of {base_model} and of its training data; review errors (above) before relying on it.
+"""
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+
+
+def prepare_folder(run: Run, options: PublishOptions, folder: Path) -> Path:
+    """Write exactly what would be uploaded: the merged model (or the LoRA adapter) and README.md."""
+    options.validate()
+    if run.status().get("state") != "succeeded":
+        raise UserError(f"Run {run.id} has not finished successfully ({run.status().get('state')}); "
+                        f"only finished runs can be published.")
+    source = run.path("adapter") if options.adapter_only else run.model_dir
+    if not source.is_dir():
+        raise UserError("This run has no LoRA adapter (it was a full fine-tune); publish the merged model instead."
+                        if options.adapter_only else "This run has no saved model.")
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if item.is_file() and item.name != "README.md":
+            shutil.copy2(item, folder / item.name)
+    model_card(run, options).save(folder / "README.md")
+    return folder
+
+
+def _api(token: str | None, endpoint: str | None):
+    from huggingface_hub import HfApi
+
+    if not token:
+        raise UserError(f"No Hugging Face token: sign in with Hugging Face, or paste a token with write access "
+                        f"({TOKENS_URL}), or set HF_TOKEN where the app runs.")
+    return HfApi(endpoint=endpoint, token=token)
+
+
+def _hub_error(exc: Exception, repo_id: str) -> UserError:
+    """Turn what the Hub (or the network) said into something a user can act on."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+        code = exc.response.status_code
+        if code == 401:
+            return UserError(f"The Hub rejected the token (invalid or expired). Create a new one with write access "
+                             f"at {TOKENS_URL} and try again; your model is unchanged.")
+        if code == 403:
+            return UserError(f"The token has no write access to {repo_id!r}: it is read-only, or the namespace "
+                             f"belongs to someone else. Use a write token and a repo in your own namespace.")
+        if code in (400, 422):
+            return UserError(f"The Hub rejected the repo {repo_id!r}: {exc.server_message or exc}. Choose another name.")
+        return UserError(f"The Hub answered {code} for {repo_id!r}; your model is unchanged, try again later.")
+    return UserError(f"Could not reach the Hugging Face Hub ({type(exc).__name__}). Check the connection; "
+                     f"your model is unchanged and the push can be retried.")
+
+
+def _check_namespace(api, repo_id: str) -> str:
+    """Fail early, with a clear message, for a read-only token or another user's namespace."""
+    who = api.whoami(cache=False)
+    user = who.get("name")
+    role = ((who.get("auth") or {}).get("accessToken") or {}).get("role")
+    if role == "read":
+        raise UserError(f"The token of {user!r} is read-only. Create a token with write access at {TOKENS_URL}.")
+    namespace = repo_id.split("/")[0]
+    allowed = {user, *(org.get("name") for org in who.get("orgs") or [])}
+    if namespace not in allowed:
+        raise UserError(f"You are signed in as {user!r} and cannot push to {namespace!r}. "
+                        f"Use '{user}/{repo_id.split('/')[-1]}' or one of your organisations.")
+    return user
+
+
+def whoami(token: str | None, endpoint: str | None = None) -> str:
+    """The user name a token belongs to (for the default repo id)."""
+    api = _api(token, endpoint)
+    try:
+        return api.whoami(cache=False)["name"]
+    except UserError:
+        raise
+    except Exception as exc:
+        raise _hub_error(exc, "your account") from None
+
+
+def push(run: Run, options: PublishOptions, token: str | None, endpoint: str | None = None) -> dict:
+    """Create (or update) the repo and upload the model and card in one commit; return its URL and commit."""
+    options.validate()
+    api = _api(token, endpoint)
+    with tempfile.TemporaryDirectory(prefix="classitune-push-") as tmp:
+        folder = prepare_folder(run, options, Path(tmp) / "upload")
+        try:
+            _check_namespace(api, options.repo_id)
+            url = api.create_repo(options.repo_id, private=options.private, exist_ok=True)
+            info = api.upload_folder(folder_path=str(folder), repo_id=options.repo_id,
+                                     commit_message=f"Upload {run.config().get('method')} fine-tune from ClassiTune run {run.id}")
+        except UserError:
+            raise
+        except Exception as exc:
+            raise _hub_error(exc, options.repo_id) from exc
+    return {"url": str(url), "commit": info.oid, "repo_id": options.repo_id}
+
+
+DEMO_APP = '''import gradio as gr
+from transformers import pipeline
+
+classifier = pipeline("text-classification", model="{model}", top_k=None)
+
+
+def classify(text):
+    return {{r["label"]: r["score"] for r in classifier(text)[0]}} if text.strip() else {{}}
+
+
+gr.Interface(classify, gr.Textbox(label="Text", lines=3), gr.Label(label="Prediction", num_top_classes=5),
+             title="{title}", description="Text classifier [{model}](https://huggingface.co/{model}), "
+             "fine-tuned with ClassiTune.").launch()
+'''
+
+
+def demo_space_files(model_repo: str) -> dict[str, str]:
+    """A minimal Gradio Space that serves the pushed model."""
+    title = model_repo.split("/")[-1]
+    readme = (f"---\ntitle: {title[:30]}\nemoji: 🏷️\ncolorFrom: indigo\ncolorTo: green\nsdk: gradio\n"
+              f"sdk_version: 6.31.0\npython_version: \"3.11\"\napp_file: app.py\nmodels:\n  - {model_repo}\n---\n\n"
+              f"# {title}\n\nTry [{model_repo}](https://huggingface.co/{model_repo}): type a text, get its label.\n")
+    return {"app.py": DEMO_APP.format(model=model_repo, title=title),
+            "requirements.txt": "transformers==5.23.0\ntorch==2.13.0\n", "README.md": readme}
+
+
+def create_demo_space(model_repo: str, token: str | None, space_id: str | None = None,
+                      endpoint: str | None = None, private: bool = False) -> dict:
+    """Push the demo Space for an already pushed model; return its URL."""
+    from huggingface_hub import CommitOperationAdd
+
+    space_id = space_id or f"{model_repo}-demo"
+    PublishOptions(repo_id=space_id).validate()
+    api = _api(token, endpoint)
+    try:
+        _check_namespace(api, space_id)
+        url = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
+        operations = [CommitOperationAdd(name, content.encode()) for name, content in demo_space_files(model_repo).items()]
+        api.create_commit(space_id, operations, commit_message="Demo app from ClassiTune", repo_type="space")
+    except UserError:
+        raise
+    except Exception as exc:
+        raise _hub_error(exc, space_id) from None
+    return {"url": str(url), "space_id": space_id}
