@@ -8,6 +8,8 @@ holds one may read or cancel that run, and ``list_runs`` shows only one's own.
 
 from __future__ import annotations
 
+import os
+
 
 
 import gradio as gr
@@ -104,6 +106,27 @@ def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False
     return results
 
 
+@user_errors
+def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = False, adapter_only: bool = False,
+                license: str = "apache-2.0", widget_examples: bool = False) -> dict:
+    """Push a finished run's model and model card to the Hub; returns the repo URL and commit.
+
+    Args:
+        run_id: the run to publish.
+        repo_id: "<user or org>/<name>"; pushing again adds a commit to the same repo.
+        token: a Hugging Face token with write access (used for this request only, never stored); empty to use HF_TOKEN.
+        private: create the repo as private.
+        adapter_only: push the LoRA adapter instead of the merged model.
+        license: the model's license.
+        widget_examples: use three validation texts as widget examples.
+    """
+    from trainer.publish import PublishOptions, push
+
+    options = PublishOptions(repo_id=repo_id, private=private, adapter_only=adapter_only, license=license,
+                             widget_examples=widget_examples)
+    return push(service().run(run_id), options, token or os.environ.get("HF_TOKEN"))
+
+
 def build() -> None:
     """Hidden components carrying the named endpoints."""
     with gr.Row(visible=False):
@@ -121,6 +144,13 @@ def build() -> None:
         status = gr.JSON(label="status")
         runs = gr.JSON(label="runs")
         predictions = gr.JSON(label="predictions")
+        repo_id = gr.Textbox(label="repo_id")
+        token = gr.Textbox(label="token", type="password")
+        private = gr.Checkbox(label="private")
+        adapter_only = gr.Checkbox(label="adapter_only")
+        license = gr.Textbox(label="license", value="apache-2.0")
+        widget_examples = gr.Checkbox(label="widget_examples")
+        pushed = gr.JSON(label="result")
         trigger = gr.Button(visible=False)
     endpoints = [
         (validate_dataset, [file, text_column, label_column], report),
@@ -129,6 +159,7 @@ def build() -> None:
         (cancel_run, [run_id], status),
         (list_runs, [], runs),
         (predict, [texts, model, top_k, compare], predictions),
+        (push_to_hub, [run_id, repo_id, token, private, adapter_only, license, widget_examples], pushed),
     ]
     for fn, inputs, output in endpoints:
         trigger.click(fn, inputs, output, api_name=fn.__name__, api_description=fn.__doc__.split("\n")[0],

@@ -6,11 +6,11 @@ import os
 
 import gradio as gr
 
-from . import api, data_tab, metrics_tab, predict_tab, train_tab
+from . import api, data_tab, metrics_tab, predict_tab, publish_tab, train_tab
 from .common import browser_state_secret, new_browser_id
 
 INTRO = """# ClassiTune
-Turn a labeled CSV into a deployed text classifier: **Data** → **Train** (LoRA or full fine-tune) → **Metrics** → **Predict**.
+Turn a labeled CSV into a deployed text classifier: **Data** → **Train** (LoRA or full fine-tune) → **Metrics** → **Predict** → **Publish** to the Hub.
 Training runs in a background process: close this tab and come back, your runs are still here."""
 
 
@@ -29,6 +29,8 @@ def build_app() -> gr.Blocks:
             metrics_tab.build(train, browser_id, metrics_page)
         with gr.Tab("Predict", id="predict") as predict_page:
             predict_tab.build(train, browser_id, predict_page)
+        with gr.Tab("Publish", id="publish") as publish_page:
+            publish_tab.build(train, browser_id, publish_page)
         api.build()
         private = dict(api_visibility="private")
         app.load(new_browser_id, browser_id, browser_id, **private).then(

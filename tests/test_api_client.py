@@ -27,7 +27,8 @@ def wait_for(client, run_id, states=("succeeded", "failed", "cancelled"), timeou
 
 def test_endpoints_are_listed(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/validate_dataset", "/start_training", "/run_status", "/cancel_run", "/list_runs", "/predict"} <= names
+    assert {"/validate_dataset", "/start_training", "/run_status", "/cancel_run", "/list_runs", "/predict",
+            "/push_to_hub"} <= names
 
 
 def test_validate_dataset(client):
@@ -58,6 +59,9 @@ def test_train_status_list_predict_and_isolation(client, live_app):
                              api_name="/predict")
     assert [r["label"] for r in results] == ["card_arrival", "exchange_rate"]
     assert len(results[0]["top_k"]) == 2 and "base_label" in results[0]
+
+    with pytest.raises(Exception, match="No Hugging Face token"):
+        client.predict(run_id, "alice/model", "", False, False, "apache-2.0", False, api_name="/push_to_hub")
 
     other = Client(live_app["url"], verbose=False)
     assert other.predict(api_name="/list_runs") == []

@@ -98,6 +98,11 @@ def test_whole_path(page, live_app, tmp_path):
     assert downloaded.startswith("text,tuned label") and "card_arrival" in downloaded
     shot(page, "predict")
 
+    tab(page, "Publish")
+    page.wait_for_function("document.querySelector('#publish-run input')?.value.includes('banking77_sample.csv')",
+                           timeout=30000)
+    shot(page, "publish")
+
     page.reload()  # the browser keeps its id: its runs are still listed after a reload
     tab(page, "Train")
     page.wait_for_function("document.querySelector('#your-runs input')?.value.includes('banking77_sample.csv')",

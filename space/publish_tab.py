@@ -1,0 +1,85 @@
+"""Publish tab: push a finished run to the Hub with its model card, and create a demo Space for it.
+
+The token comes from "Sign in with Hugging Face" on a Space, else a password field, else ``HF_TOKEN``.
+It is used for the request only: never stored, logged or shown back.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+
+import gradio as gr
+
+from trainer.errors import UserError
+from trainer.publish import LICENSES, PublishOptions, create_demo_space, default_repo_id, push, whoami
+
+from .common import owner_key, service, user_errors
+from .train_tab import TrainTab, run_choices
+
+
+def resolve_token(typed: str | None, oauth: gr.OAuthToken | None) -> str | None:
+    if oauth is not None and getattr(oauth, "token", None):
+        return oauth.token
+    return (typed or "").strip() or os.environ.get("HF_TOKEN")
+
+
+@user_errors
+def suggest_repo(run_id: str | None, typed: str | None, oauth: gr.OAuthToken | None = None):
+    if not run_id:
+        raise UserError("Pick a finished run to publish.")
+    token = resolve_token(typed, oauth)
+    user = whoami(token) if token else "your-name"
+    return default_repo_id(user, service().run(run_id))
+
+
+@user_errors
+def publish(run_id: str | None, repo_id: str, typed: str | None, private: bool, adapter_only: bool, license: str,
+            widget_examples: bool, oauth: gr.OAuthToken | None = None):
+    if not run_id:
+        raise UserError("Pick a finished run to publish.")
+    options = PublishOptions(repo_id=(repo_id or "").strip(), private=private, adapter_only=adapter_only,
+                             license=license, widget_examples=widget_examples)
+    result = push(service().run(run_id), options, resolve_token(typed, oauth))
+    url = html.escape(result["url"])
+    return f"✅ Pushed to <a href='{url}' target='_blank'>{url}</a> (commit {result['commit'][:10]})."
+
+
+@user_errors
+def demo(repo_id: str, typed: str | None, private: bool, oauth: gr.OAuthToken | None = None):
+    result = create_demo_space((repo_id or "").strip(), resolve_token(typed, oauth), private=private)
+    url = html.escape(result["url"])
+    return f"✅ Demo Space: <a href='{url}' target='_blank'>{url}</a> (it builds in a minute or two)."
+
+
+def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
+    gr.Markdown("Push a finished run to the Hugging Face Hub with a model card (data, training setup, results, "
+                "confusion matrix, usage, limitations). Pushing again updates the same repo with a new commit.")
+    with gr.Row():
+        run = gr.Dropdown([], label="Finished run", elem_id="publish-run", scale=3)
+        token = gr.Textbox(label="Hugging Face token with write access (not stored)", type="password",
+                           visible=not os.environ.get("SPACE_ID"), placeholder="hf_... (or set HF_TOKEN)", scale=2)
+    with gr.Row():
+        repo_id = gr.Textbox(label="Repo id", placeholder="<user>/<dataset>-<model>-<method>", scale=3)
+        suggest = gr.Button("Suggest a name", scale=1)
+    with gr.Row():
+        private = gr.Checkbox(label="Private", value=False)
+        adapter_only = gr.Checkbox(label="LoRA adapter only (default: the merged model)", value=False)
+        license = gr.Dropdown(list(LICENSES), value="apache-2.0", label="License (the base model's by default)")
+        widget_examples = gr.Checkbox(label="Use 3 of my validation texts as widget examples", value=False)
+    with gr.Row():
+        push_button = gr.Button("Push to the Hub", variant="primary")
+        demo_button = gr.Button("Create a demo Space")
+    result = gr.HTML()
+
+    def populate(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        choices = run_choices(owner_key(browser, profile, request), states=("succeeded",))
+        ids = [c[1] for c in choices]
+        return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
+
+    private_api = dict(api_visibility="private")
+    page.select(populate, [browser_id, run], run, **private_api)
+    suggest.click(suggest_repo, [run, token], repo_id, **private_api)
+    push_button.click(publish, [run, repo_id, token, private, adapter_only, license, widget_examples], result,
+                      **private_api)
+    demo_button.click(demo, [repo_id, token, private], result, **private_api)
