@@ -77,12 +77,13 @@ def progress_html(status: dict) -> str:
 
 
 def _config(model, method, epochs, learning_rate, batch_size, max_length, text_column, label_column, warmup_ratio,
-            weight_decay, evals_per_epoch, patience, class_weights, precision, seed, validation_fraction, lora_r,
-            lora_alpha, lora_dropout, lora_targets) -> TrainConfig:
+            weight_decay, evals_per_epoch, patience, class_weights, freeze_embeddings, precision, seed,
+            validation_fraction, lora_r, lora_alpha, lora_dropout, lora_targets) -> TrainConfig:
     return TrainConfig(model=model or "default", method=method, epochs=epochs, learning_rate=learning_rate or None,
                        batch_size=batch_size or None, max_length=max_length or None, text_column=text_column or None,
                        label_column=label_column or None, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
                        evals_per_epoch=evals_per_epoch, early_stopping_patience=patience, class_weights=class_weights,
+                       freeze_embeddings=freeze_embeddings,
                        precision=precision, seed=seed, validation_fraction=validation_fraction, lora_r=lora_r,
                        lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_targets)
 
@@ -102,10 +103,11 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         with gr.Row():
             warmup = gr.Number(value=0.06, label="Warmup ratio")
             decay = gr.Number(value=0.01, label="Weight decay")
-            evals = gr.Number(value=2, label="Evaluations per epoch", precision=0)
+            evals = gr.Number(value=1, label="Evaluations per epoch", precision=0)
             patience = gr.Number(value=3, label="Early-stopping patience (evaluations, 0 = off)", precision=0)
         with gr.Row():
             class_weights = gr.Radio(["auto", "on", "off"], value="auto", label="Class-weighted loss")
+            freeze = gr.Checkbox(value=True, label="Freeze word embeddings (full fine-tune; faster)")
             precision = gr.Radio(["auto", "fp32", "bf16", "fp16"], value="auto", label="Precision")
             seed = gr.Number(value=42, label="Seed", precision=0)
             val_fraction = gr.Number(value=0.1, label="Validation fraction (when no split is given)")
@@ -127,7 +129,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     timer = gr.Timer(2.0)
 
     settings = [model, method, epochs, learning_rate, batch_size, max_length, data.text_column, data.label_column,
-                warmup, decay, evals, patience, class_weights, precision, seed, val_fraction, lora_r, lora_alpha,
+                warmup, decay, evals, patience, class_weights, freeze, precision, seed, val_fraction, lora_r, lora_alpha,
                 lora_dropout, lora_targets]
 
     @user_errors

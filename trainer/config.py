@@ -11,6 +11,7 @@ from .errors import UserError
 METHODS = ("full", "lora")
 DEFAULT_LR = {"full": 1e-4, "lora": 1e-3}
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}
 
 
 @dataclass
@@ -25,9 +26,10 @@ class TrainConfig:
     max_length: int | None = None
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
-    evals_per_epoch: int = 2
+    evals_per_epoch: int = 1
     early_stopping_patience: int = 3
     class_weights: str = "auto"
+    freeze_embeddings: bool = True
     precision: str = "auto"
     seed: int = 42
     validation_fraction: float = 0.1
@@ -46,6 +48,9 @@ class TrainConfig:
         """Accept numbers given as strings (CLI, API, forms); reject what is not a number by name."""
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.type == "bool" and isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS:
+                setattr(self, f.name, BOOLEAN_WORDS[value.strip().lower()])
+                continue
             kind = int if f.type.startswith("int") else float if f.type.startswith("float") else None
             if kind is None or value is None:
                 continue
@@ -78,6 +83,7 @@ class TrainConfig:
         need(1 <= self.evals_per_epoch <= 20, "evals_per_epoch", "use 1 to 20")
         need(self.early_stopping_patience >= 0, "early_stopping_patience", "use 0 (off) or more evaluations")
         need(self.class_weights in ("auto", "on", "off"), "class_weights", "use auto, on or off")
+        need(isinstance(self.freeze_embeddings, bool), "freeze_embeddings", "use true or false")
         need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
         need(0 < self.validation_fraction < 0.9, "validation_fraction", "use a fraction between 0 and 0.9")
         need(1 <= self.lora_r <= 512, "lora_r", "use a rank between 1 and 512")
