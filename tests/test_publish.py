@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from huggingface_hub import HfApi, ModelCard, hf_hub_download
+from huggingface_hub.errors import RepositoryNotFoundError
 
 from conftest import ROOT, free_port
 from hub_standin import StandinServer
@@ -93,7 +94,7 @@ def test_push_again_is_a_new_commit_and_private_and_adapter(hub, run, tmp_path):
     assert "adapter_config.json" in repo["files"] and "model.safetensors" not in repo["files"]
     card = ModelCard(repo["files"]["README.md"].decode())
     assert card.data.library_name == "peft" and len(card.data.widget) == 3
-    with pytest.raises(Exception):  # invisible to another user
+    with pytest.raises(RepositoryNotFoundError):  # invisible to another user
         HfApi(endpoint=hub.url, token=BOB).model_info("alice/private-adapter")
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -126,3 +127,17 @@ def test_accelerate_two_processes(tmp_path):
     assert result.stdout.count("run directory:") == 1
     labels = json.loads((out / "labels.json").read_text())
     assert pipeline("text-classification", model=str(out / "model"))("where is my card?")[0]["label"] in labels
+
+
+def test_sagemaker_training_job_conventions(tmp_path):
+    """As a SageMaker estimator entry point: data from SM_CHANNEL_TRAIN, the model copied to SM_MODEL_DIR."""
+    channel, model_dir, output = tmp_path / "train", tmp_path / "model", tmp_path / "output"
+    channel.mkdir()
+    (channel / "data.csv").write_bytes((ROOT / "assets" / "banking77_sample.csv").read_bytes())
+    env = {**os.environ, "SM_CHANNEL_TRAIN": str(channel), "SM_MODEL_DIR": str(model_dir),
+           "SM_OUTPUT_DATA_DIR": str(output), "SM_NUM_GPUS": "0"}
+    result = subprocess.run([sys.executable, "-m", "trainer", "train", "--epochs", "1", "--evals-per-epoch", "1"],
+                            capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (model_dir / "model.safetensors").exists() and (model_dir / "config.json").exists()
+    assert json.loads((output / "run" / "status.json").read_text())["state"] == "succeeded"

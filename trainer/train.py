@@ -24,7 +24,7 @@ from .baseline import Baseline, embed
 from .config import TrainConfig
 from .errors import UserError
 from .hardware import Hardware, batch_size_for, detect, precision_for
-from .metrics import confusion, per_class, scores, softmax
+from .metrics import confusion, per_class, scores
 from .models import display_name, model_max_length, resolve_model
 from .runs import Run, RunStore, write_json_atomic
 
