@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from trainer.data import detect_columns, read_table
+from trainer.data import detect_columns, fetch_hub_dataset, read_table
 from trainer.errors import UserError
 
 from . import charts
@@ -72,26 +72,7 @@ def validate(path: str | None, text_column: str | None, label_column: str | None
 
 @user_errors
 def load_hub_dataset(dataset_id: str, split: str):
-    """Fetch a Hub dataset split with ``datasets`` and hand it to intake as Parquet."""
-    dataset_id = (dataset_id or "").strip()
-    if not dataset_id:
-        raise UserError("Type a Hub dataset id such as 'cornell-movie-review-data/rotten_tomatoes'.")
-    try:
-        from datasets import load_dataset
-
-        dataset = load_dataset(dataset_id, split=split or "train")
-    except Exception as exc:  # offline, unknown id, gated, bad split: all mean "could not load"
-        raise UserError(f"Could not load {dataset_id!r} (split {split!r}) from the Hugging Face Hub: "
-                        f"{type(exc).__name__}. The Hub may be unreachable from this machine; upload a file instead."
-                        ) from exc
-    path = Path(tempfile.mkdtemp(prefix="hub-")) / f"{dataset_id.replace('/', '__')}-{split}.parquet"
-    features = dataset.features
-    frame = dataset.to_pandas()
-    for name, feature in features.items():  # ClassLabel ids become their names
-        if hasattr(feature, "int2str"):
-            frame[name] = frame[name].map(feature.int2str)
-    frame.to_parquet(path)
-    return str(path)
+    return str(fetch_hub_dataset(dataset_id, split, Path(tempfile.mkdtemp(prefix="hub-"))))
 
 
 def build() -> DataTab:

@@ -272,3 +272,12 @@ def test_cli_validate_user_error_is_one_line_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "only one class" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_hub_dataset_unreachable_says_so(tmp_path):
+    from trainer.data import fetch_hub_dataset
+
+    with pytest.raises(UserError, match="Could not load 'someone/some-dataset'.*unreachable"):
+        fetch_hub_dataset("someone/some-dataset", "train", tmp_path)
+    with pytest.raises(UserError, match="Type a Hub dataset id"):
+        fetch_hub_dataset("  ", "train", tmp_path)

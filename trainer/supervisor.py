@@ -18,6 +18,7 @@ from .runs import ACTIVE, Run, RunStore
 
 SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STARTUP_GRACE_SECONDS = 60
 
 
 def pid_runs(pid: int | None, run: Run) -> bool:
@@ -111,7 +112,10 @@ class Supervisor:
             if row["state"] not in ACTIVE or row["id"] in watched:
                 continue
             run = Run(self.store.runs_dir / row["id"])
-            if not pid_runs(run.status().get("pid"), run):
+            status = run.status()
+            if not status.get("pid") and time.time() - (status.get("created") or 0) < STARTUP_GRACE_SECONDS:
+                continue  # just created, its worker is being launched
+            if not pid_runs(status.get("pid"), run):
                 self.store.set_state(run, "interrupted", error="The app restarted while this run was in progress. "
                                      "Resume it to continue from its last checkpoint.")
                 recovered.append(run.id)
