@@ -21,7 +21,8 @@ MODELS = [("all-MiniLM-L6-v2 (embedded, works offline)", "default"),
           ("bert-base-uncased", "bert-base-uncased"),
           ("roberta-base", "roberta-base"),
           ("microsoft/deberta-v3-small", "microsoft/deberta-v3-small")]
-STATE_ICONS = {"queued": "⏳", "running": "🏃", "succeeded": "✅", "failed": "❌", "cancelled": "⏹️", "interrupted": "⚠️"}
+STATE_COLOURS = {"queued": "#6b7280", "running": "#2563eb", "succeeded": "#15803d", "failed": "#b91c1c",
+                 "cancelled": "#92400e", "interrupted": "#92400e"}
 
 
 @dataclass
@@ -50,7 +51,7 @@ def progress_html(status: dict) -> str:
     progress = status.get("progress") or {}
     percent = 100 * status.get("fraction", 0)
     eta = progress.get("eta_s")
-    parts = [f"<b>{STATE_ICONS.get(state, '')} {html.escape(state)}</b>"]
+    parts = [f"<b style='color:{STATE_COLOURS.get(state, '#000')}'>{html.escape(state)}</b>"]
     if status.get("phase") and state == "running":
         parts.append(html.escape(status["phase"]))
     if state == "queued":
@@ -162,6 +163,17 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         except UserError as exc:
             return f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", ""
 
+    def tick(current, browser, last_state, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        """Every 2 s: progress and log; the run list only when the shown run changed state (its label shows it)."""
+        progress_box, log = refresh(current)
+        try:
+            state = service().status(current).get("state") if current else None
+        except UserError:
+            state = None
+        if state == last_state:
+            return progress_box, log, gr.skip(), last_state
+        return progress_box, log, gr.update(choices=run_choices(owner_key(browser, profile, request))), state
+
     def list_runs(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         choices = run_choices(owner_key(browser, profile, request))
         ids = [c[1] for c in choices]
@@ -174,5 +186,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     resume.click(on_resume, run_id, [progress, log_tail], **private)
     runs.input(lambda v: v, runs, run_id, **private)
     run_id.change(refresh, run_id, [progress, log_tail], **private)
-    timer.tick(refresh, run_id, [progress, log_tail], show_progress="hidden", **private)
+    shown_state = gr.State(None)
+    timer.tick(tick, [run_id, browser_id, shown_state], [progress, log_tail, runs, shown_state], show_progress="hidden",
+               **private)
     return TrainTab(run_id=run_id, runs=runs, list_runs=list_runs)
