@@ -1,7 +1,7 @@
 """ClassiTune entry point: builds the Gradio app and launches it (``python app.py``, or a Hugging Face Space).
 
 Options: ``--port`` (default 7860, or ``PORT``/``GRADIO_SERVER_PORT``), ``--host``, ``--mcp`` (also serve the API
-endpoints as MCP tools; needs ``pip install "gradio[mcp]"``).
+endpoints as MCP tools at ``/gradio_api/mcp/``).
 """
 
 from __future__ import annotations

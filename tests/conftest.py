@@ -58,7 +58,7 @@ def live_app(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "CLASSITUNE_DATA_ROOT": str(root), "HF_HUB_OFFLINE": "1"}
     log = open(root / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--mcp"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
