@@ -8,7 +8,6 @@ listed only to its owner, and reading or cancelling needs its unguessable id.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from functools import cached_property
@@ -18,7 +17,7 @@ from .config import TrainConfig
 from .data import IntakeLimits, load_dataset_file
 from .errors import UserError
 from .predict import MAX_TEXTS_PER_REQUEST, load_classifier
-from .runs import ACTIVE, Run, RunStore
+from .runs import Run, RunStore
 from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"
@@ -122,13 +121,6 @@ class Service:
         with open(path, "rb") as handle:
             handle.seek(max(0, path.stat().st_size - 20000))
             return "\n".join(handle.read().decode("utf-8", errors="replace").splitlines()[-lines:])
-
-    def delete(self, run_id: str) -> None:
-        run = self.run(run_id)
-        if run.status().get("state") in ACTIVE:
-            raise UserError("Cancel the run before deleting it.")
-        shutil.rmtree(run.dir)
-        self.store.rebuild()
 
     # -- prediction ------------------------------------------------------------------------------
 
