@@ -2,22 +2,25 @@
 
 Each endpoint is bound to components in a hidden row, so files upload the usual
 Gradio way and every input has a type. Who the caller is: the Hugging Face login
-when there is one, else the client's session. Run ids are capabilities: whoever
-holds one may read or cancel that run, and ``list_runs`` shows only one's own.
+(``Client(url, oauth_token=hf_token)``, or the sign-in button) when there is one,
+else the client's session; every endpoint that names a run checks it is the caller's.
 """
 
 from __future__ import annotations
-
-import os
-
-
 
 import gradio as gr
 
 from trainer.config import TrainConfig
 from trainer.errors import UserError
 
-from .common import owner_key, service, user_errors
+from .common import owner_key, publish_token, service, user_errors
+
+
+def _top_k(value) -> int:
+    try:
+        return max(1, int(value or 1))
+    except (TypeError, ValueError):
+        raise UserError(f"top_k must be a whole number such as 3, not {str(value)[:40]!r}.") from None
 
 
 def _as_texts(texts) -> list[str]:
@@ -46,7 +49,8 @@ def validate_dataset(file: str, text_column: str = "", label_column: str = "") -
 
 @user_errors
 def start_training(file: str, text_column: str = "", label_column: str = "", settings: dict | None = None,
-                   profile: gr.OAuthProfile | None = None, request: gr.Request = None) -> str:
+                   profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
+                   request: gr.Request = None) -> str:
     """Start a fine-tune in the background and return its run id (keep it: it is the key to the run).
 
     Args:
@@ -64,30 +68,35 @@ def start_training(file: str, text_column: str = "", label_column: str = "", set
     values = dict(settings or {})
     values.update({k: v for k, v in (("text_column", text_column), ("label_column", label_column)) if v})
     config = TrainConfig.from_dict(values)
-    return service().start(owner_key(None, profile, request), file, config).id
+    return service().start(owner_key(None, profile, request, oauth_token), file, config).id
 
 
 @user_errors
-def run_status(run_id: str) -> dict:
+def run_status(run_id: str, profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
+               request: gr.Request = None) -> dict:
     """State (queued, running, succeeded, failed, cancelled, interrupted), progress, latest metrics and results."""
-    return service().status(run_id)
+    return service().status(run_id, owner_key(None, profile, request, oauth_token))
 
 
 @user_errors
-def cancel_run(run_id: str) -> dict:
+def cancel_run(run_id: str, profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
+               request: gr.Request = None) -> dict:
     """Cancel a queued or running run (stops within a few seconds, keeps its metrics); returns its status."""
-    return service().cancel(run_id)
+    return service().cancel(run_id, owner_key(None, profile, request, oauth_token))
 
 
 @user_errors
-def list_runs(profile: gr.OAuthProfile | None = None, request: gr.Request = None) -> list:
+def list_runs(profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
+              request: gr.Request = None) -> list:
     """Your runs, newest first: id, state, dataset, model, method, best accuracy and macro-F1."""
-    rows = service().list(owner_key(None, profile, request))
+    rows = service().list(owner_key(None, profile, request, oauth_token))
     return [{k: v for k, v in row.items() if k != "owner"} for row in rows]
 
 
 @user_errors
-def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False) -> list:
+def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False,
+            profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
+            request: gr.Request = None) -> list:
     """Classify texts with a run's tuned model (its run id), ``base:<run id>``, or a Hub classifier id.
 
     Args:
@@ -98,23 +107,28 @@ def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False
     Returns:
         One object per text: label, confidence, top_k (and base_label, base_confidence when comparing).
     """
+    owner = owner_key(None, profile, request, oauth_token)
     texts = _as_texts(texts)
-    results = service().predict(model, texts, top_k=int(top_k or 1))
-    if compare_with_base and model and "/" not in model and not model.startswith("base:"):
-        for result, base in zip(results, service().predict(f"base:{model}", texts, top_k=1)):
+    if not isinstance(model, str):
+        raise UserError("model must be a run id, \"base:<run id>\" or a Hub model id.")
+    results = service().predict(model, texts, owner, top_k=_top_k(top_k))
+    if compare_with_base and "/" not in model and not model.startswith("base:"):
+        for result, base in zip(results, service().predict(f"base:{model}", texts, owner, top_k=1)):
             result.update(base_label=base["label"], base_confidence=base["confidence"])
     return results
 
 
 @user_errors
 def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = False, adapter_only: bool = False,
-                license: str = "apache-2.0", widget_examples: bool = False) -> dict:
+                license: str = "apache-2.0", widget_examples: bool = False, profile: gr.OAuthProfile | None = None,
+                oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
     """Push a finished run's model and model card to the Hub; returns the repo URL and commit.
 
     Args:
         run_id: the run to publish.
         repo_id: "<user or org>/<name>"; pushing again adds a commit to the same repo.
-        token: a Hugging Face token with write access (used for this request only, never stored); empty to use HF_TOKEN.
+        token: a Hugging Face token with write access (used for this request only, never stored); empty to use
+            the signed-in user's token (``Client(..., oauth_token=...)``), or HF_TOKEN where the app runs locally.
         private: create the repo as private.
         adapter_only: push the LoRA adapter instead of the merged model.
         license: the model's license.
@@ -122,9 +136,10 @@ def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = Fals
     """
     from trainer.publish import PublishOptions, push
 
+    run = service().run(run_id, owner_key(None, profile, request, oauth_token))
     options = PublishOptions(repo_id=repo_id, private=private, adapter_only=adapter_only, license=license,
                              widget_examples=widget_examples)
-    return push(service().run(run_id), options, token or os.environ.get("HF_TOKEN"))
+    return push(run, options, publish_token(token, oauth_token))
 
 
 def build() -> None:

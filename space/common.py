@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import secrets
+import threading
+import time
 
 import gradio as gr
 
@@ -23,15 +26,58 @@ def service() -> Service:
     return _service
 
 
-def owner_key(browser_id: str | None, profile: gr.OAuthProfile | None = None, request: gr.Request | None = None) -> str:
-    """The visitor's identity: Hugging Face login on a Space, else a per-browser id, else the API session."""
+_TOKEN_USERS: dict[str, tuple[str, float]] = {}
+_TOKEN_USERS_LOCK = threading.Lock()
+TOKEN_USER_TTL_SECONDS = 600
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:32]
+
+
+def token_user(token: str) -> str:
+    """The Hub user a token belongs to, asked of the Hub and remembered in memory (by hash) for 10 minutes."""
+    from trainer.publish import whoami
+
+    key = _digest(token)
+    with _TOKEN_USERS_LOCK:
+        name, expires = _TOKEN_USERS.get(key, ("", 0.0))
+    if time.time() < expires:
+        return name
+    name = whoami(token)
+    with _TOKEN_USERS_LOCK:
+        _TOKEN_USERS[key] = (name, time.time() + TOKEN_USER_TTL_SECONDS)
+    return name
+
+
+def owner_key(browser_id: str | None, profile: gr.OAuthProfile | None = None, request: gr.Request | None = None,
+              token: gr.OAuthToken | None = None) -> str:
+    """The caller's identity, which owns runs.
+
+    A Hugging Face login (the Space's sign-in button, or a script's ``Client(..., oauth_token=...)``,
+    checked with the Hub) is the same user in every browser and script; else the browser's
+    private id; else the API client's session. Browser ids and sessions are stored hashed.
+    """
     if profile is not None and getattr(profile, "username", None):
         return f"hf:{profile.username}"
+    if token is not None and getattr(token, "token", None):
+        return f"hf:{token_user(token.token)}"
     if browser_id:
-        return f"browser:{browser_id}"
+        return f"browser:{_digest(browser_id)}"
     if request is not None and request.session_hash:
-        return f"session:{request.session_hash}"
+        return f"session:{_digest(request.session_hash)}"
     raise gr.Error("Could not tell who you are; reload the page.")
+
+
+def publish_token(typed: str | None, oauth: gr.OAuthToken | None) -> str | None:
+    """The token a push uses: typed for this request, else the signed-in user's; the server's own
+    ``HF_TOKEN`` only where the app runs locally (never on a Space, where visitors are strangers)."""
+    typed = typed.strip() if isinstance(typed, str) else ""
+    if typed:
+        return typed
+    if oauth is not None and getattr(oauth, "token", None):
+        return oauth.token
+    return None if os.environ.get("SPACE_ID") else os.environ.get("HF_TOKEN")
 
 
 def browser_state_secret() -> str:

@@ -14,28 +14,28 @@ from .common import owner_key, service
 from .train_tab import TrainTab, run_choices
 
 
-def _events(run_ids: list[str]) -> dict[str, list[dict]]:
+def _events(run_ids: list[str], owner: str) -> dict[str, list[dict]]:
     out = {}
     for run_id in run_ids or []:
         try:
-            out[run_id[-6:]] = service().run(run_id).metrics()
+            out[run_id[-6:]] = service().run(run_id, owner).metrics()
         except UserError:
             continue
     return out
 
 
-def curves(run_ids: list[str]):
-    runs = _events(run_ids)
+def curves(run_ids: list[str], owner: str):
+    runs = _events(run_ids, owner)
     return charts.loss_chart(runs), charts.quality_chart(runs), charts.lr_chart(runs)
 
 
-def details(run_id: str | None, normalise: bool):
+def details(run_id: str | None, normalise: bool, owner: str):
     """Confusion matrix, per-class table, misclassified examples and baseline vs fine-tuned for one run."""
     empty = (charts.empty("Confusion matrix (pick a finished run)"), None, None, None)
     if not run_id:
         return empty
     try:
-        run = service().run(run_id)
+        run = service().run(run_id, owner)
     except UserError:
         return empty
     path = run.path("evaluation.json")
@@ -85,36 +85,47 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
         detail = current_detail if current_detail in ids else (ids[0] if ids else None)
         return gr.update(choices=choices, value=chosen), gr.update(choices=choices, value=detail)
 
-    def details_if_changed(run_id, normalise_rows, last):
+    def draw_curves(run_ids, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        return curves(run_ids, owner_key(browser, profile, request))
+
+    def draw_details(run_id, normalise_rows, browser, profile: gr.OAuthProfile | None = None,
+                     request: gr.Request = None):
+        return details(run_id, normalise_rows, owner_key(browser, profile, request))
+
+    def details_if_changed(run_id, normalise_rows, last, browser, profile: gr.OAuthProfile | None = None,
+                           request: gr.Request = None):
         """On the timer: redraw the detail view only when the run's state changed (e.g. it just finished)."""
+        owner = owner_key(browser, profile, request)
         try:
-            state = service().run(run_id).status().get("state") if run_id else None
+            state = service().run(run_id, owner).status().get("state") if run_id else None
         except UserError:
             state = None
         key = (run_id, state, normalise_rows)
         if key == last:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
-        return *details(run_id, normalise_rows), key
+        return *details(run_id, normalise_rows, owner), key
 
     private = dict(api_visibility="private")
     train.run_id.change(populate, [browser_id, selected, detail_run], [selected, detail_run], **private)
     for trigger in (refresh.click, page.select):  # redraw everything when the tab is opened or refreshed
         trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private).then(
-            curves, selected, [loss, quality, lr], **private).then(
-            details, [detail_run, normalise], [confusion, per_class, wrong, comparison], **private)
-    selected.change(curves, selected, [loss, quality, lr], **private)
+            draw_curves, [selected, browser_id], [loss, quality, lr], **private).then(
+            draw_details, [detail_run, normalise, browser_id], [confusion, per_class, wrong, comparison], **private)
+    selected.change(draw_curves, [selected, browser_id], [loss, quality, lr], **private)
     drawn = gr.State(None)
 
-    def curves_if_changed(run_ids, last):
+    def curves_if_changed(run_ids, last, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         """On the timer: redraw only when a selected run logged something new."""
-        key = tuple((r, len(events)) for r, events in _events(run_ids).items())
+        owner = owner_key(browser, profile, request)
+        key = tuple((r, len(events)) for r, events in _events(run_ids, owner).items())
         if key == last:
             return gr.skip(), gr.skip(), gr.skip(), last
-        return *curves(run_ids), key
+        return *curves(run_ids, owner), key
 
-    timer.tick(curves_if_changed, [selected, drawn], [loss, quality, lr, drawn], show_progress="hidden", **private)
+    timer.tick(curves_if_changed, [selected, drawn, browser_id], [loss, quality, lr, drawn], show_progress="hidden",
+               **private)
+    detail_outputs = [confusion, per_class, wrong, comparison, shown]
     for trigger in (detail_run.change, normalise.change):
-        trigger(details_if_changed, [detail_run, normalise, shown], [confusion, per_class, wrong, comparison, shown],
-                **private)
-    timer.tick(details_if_changed, [detail_run, normalise, shown], [confusion, per_class, wrong, comparison, shown],
-               show_progress="hidden", **private)
+        trigger(details_if_changed, [detail_run, normalise, shown, browser_id], detail_outputs, **private)
+    timer.tick(details_if_changed, [detail_run, normalise, shown, browser_id], detail_outputs, show_progress="hidden",
+               **private)

@@ -66,14 +66,16 @@ def _highlight(table: pd.DataFrame):
 
 
 @user_errors
-def classify(model: str, compare: bool, pasted: str, upload: str | None, column: str | None, top_k: int):
+def classify(model: str, compare: bool, pasted: str, upload: str | None, column: str | None, top_k: int,
+             browser: str | None, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    owner = owner_key(browser, profile, request)
     texts = texts_from(pasted, upload, column)
     if not model:
         raise UserError("Choose a tuned model (one of your finished runs) or type a Hub classifier id.")
-    tuned = service().predict(model, texts, top_k=int(top_k))
+    tuned = service().predict(model, texts, owner, top_k=int(top_k))
     base = None
     if compare and "/" not in model:
-        base = service().predict(f"{BASE_MODEL}:{model}", texts, top_k=int(top_k))
+        base = service().predict(f"{BASE_MODEL}:{model}", texts, owner, top_k=int(top_k))
     table = compare_table(texts, tuned, base)
     disagreements = int((table["agree"] == "NO").sum()) if base is not None else None
     note = f"{len(texts)} texts classified." + (f" Tuned and base models disagree on {disagreements}."
@@ -119,4 +121,5 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     for trigger in (train.run_id.change, page.select):
         trigger(populate, [browser_id, model], model, **private)
     upload.change(file_columns, upload, column, **private)
-    go.click(classify, [model, compare, pasted, upload, column, top_k], [results, download, note], **private)
+    go.click(classify, [model, compare, pasted, upload, column, top_k, browser_id], [results, download, note],
+             **private)

@@ -14,40 +14,37 @@ import gradio as gr
 from trainer.errors import UserError
 from trainer.publish import LICENSES, PublishOptions, create_demo_space, default_repo_id, push, whoami
 
-from .common import owner_key, service, user_errors
+from .common import owner_key, publish_token, service, user_errors
 from .train_tab import TrainTab, run_choices
 
 
-def resolve_token(typed: str | None, oauth: gr.OAuthToken | None) -> str | None:
-    if oauth is not None and getattr(oauth, "token", None):
-        return oauth.token
-    return (typed or "").strip() or os.environ.get("HF_TOKEN")
-
-
 @user_errors
-def suggest_repo(run_id: str | None, typed: str | None, oauth: gr.OAuthToken | None = None):
+def suggest_repo(run_id: str | None, typed: str | None, browser: str | None, profile: gr.OAuthProfile | None = None,
+                 oauth: gr.OAuthToken | None = None, request: gr.Request = None):
     if not run_id:
         raise UserError("Pick a finished run to publish.")
-    token = resolve_token(typed, oauth)
-    user = whoami(token) if token else "your-name"
-    return default_repo_id(user, service().run(run_id))
+    run = service().run(run_id, owner_key(browser, profile, request))
+    token = publish_token(typed, oauth)
+    return default_repo_id(whoami(token) if token else "your-name", run)
 
 
 @user_errors
 def publish(run_id: str | None, repo_id: str, typed: str | None, private: bool, adapter_only: bool, license: str,
-            widget_examples: bool, oauth: gr.OAuthToken | None = None):
+            widget_examples: bool, browser: str | None, profile: gr.OAuthProfile | None = None,
+            oauth: gr.OAuthToken | None = None, request: gr.Request = None):
     if not run_id:
         raise UserError("Pick a finished run to publish.")
+    run = service().run(run_id, owner_key(browser, profile, request))
     options = PublishOptions(repo_id=(repo_id or "").strip(), private=private, adapter_only=adapter_only,
                              license=license, widget_examples=widget_examples)
-    result = push(service().run(run_id), options, resolve_token(typed, oauth))
+    result = push(run, options, publish_token(typed, oauth))
     url = html.escape(result["url"])
     return f"✅ Pushed to <a href='{url}' target='_blank'>{url}</a> (commit {result['commit'][:10]})."
 
 
 @user_errors
 def demo(repo_id: str, typed: str | None, private: bool, oauth: gr.OAuthToken | None = None):
-    result = create_demo_space((repo_id or "").strip(), resolve_token(typed, oauth), private=private)
+    result = create_demo_space((repo_id or "").strip(), publish_token(typed, oauth), private=private)
     url = html.escape(result["url"])
     return f"✅ Demo Space: <a href='{url}' target='_blank'>{url}</a> (it builds in a minute or two)."
 
@@ -79,7 +76,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
 
     private_api = dict(api_visibility="private")
     page.select(populate, [browser_id, run], run, **private_api)
-    suggest.click(suggest_repo, [run, token], repo_id, **private_api)
-    push_button.click(publish, [run, repo_id, token, private, adapter_only, license, widget_examples], result,
-                      **private_api)
+    suggest.click(suggest_repo, [run, token, browser_id], repo_id, **private_api)
+    push_button.click(publish, [run, repo_id, token, private, adapter_only, license, widget_examples, browser_id],
+                      result, **private_api)
     demo_button.click(demo, [repo_id, token, private], result, **private_api)

@@ -142,37 +142,41 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         return run.id, gr.update(choices=run_choices(owner), value=run.id)
 
     @user_errors
-    def on_cancel(current):
+    def on_cancel(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         if not current:
             raise UserError("No run selected.")
-        service().cancel(current)
-        return refresh(current)
+        owner = owner_key(browser, profile, request)
+        service().cancel(current, owner)
+        return show(current, owner)
 
     @user_errors
-    def on_resume(current):
+    def on_resume(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         if not current:
             raise UserError("No run selected.")
-        service().resume(current)
-        return refresh(current)
+        owner = owner_key(browser, profile, request)
+        service().resume(current, owner)
+        return show(current, owner)
 
-    def refresh(current):
+    def show(current: str | None, owner: str) -> tuple[str, str, str | None]:
+        """Progress box, log tail and state of the shown run."""
         if not current:
-            return "<div id='run-progress' data-state='none'>No run selected yet.</div>", ""
+            return "<div id='run-progress' data-state='none'>No run selected yet.</div>", "", None
         try:
-            return progress_html(service().status(current)), service().log_tail(current)
+            status = service().status(current, owner)
+            return progress_html(status), service().log_tail(current, owner), status.get("state")
         except UserError as exc:
-            return f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", ""
+            return f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", "", None
+
+    def refresh(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        return show(current, owner_key(browser, profile, request))[:2]
 
     def tick(current, browser, last_state, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         """Every 2 s: progress and log; the run list only when the shown run changed state (its label shows it)."""
-        progress_box, log = refresh(current)
-        try:
-            state = service().status(current).get("state") if current else None
-        except UserError:
-            state = None
+        owner = owner_key(browser, profile, request)
+        progress_box, log, state = show(current, owner)
         if state == last_state:
             return progress_box, log, gr.skip(), last_state
-        return progress_box, log, gr.update(choices=run_choices(owner_key(browser, profile, request))), state
+        return progress_box, log, gr.update(choices=run_choices(owner)), state
 
     def list_runs(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         choices = run_choices(owner_key(browser, profile, request))
@@ -181,12 +185,12 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         return gr.update(choices=choices, value=value), value
 
     private = dict(api_visibility="private")
-    start.click(on_start, [data.path, browser_id, *settings], [run_id, runs], **private)
-    cancel.click(on_cancel, run_id, [progress, log_tail], **private)
-    resume.click(on_resume, run_id, [progress, log_tail], **private)
-    runs.input(lambda v: v, runs, run_id, **private)
-    run_id.change(refresh, run_id, [progress, log_tail], **private)
     shown_state = gr.State(None)
+    start.click(on_start, [data.path, browser_id, *settings], [run_id, runs], **private)
+    cancel.click(on_cancel, [run_id, browser_id], [progress, log_tail, shown_state], **private)
+    resume.click(on_resume, [run_id, browser_id], [progress, log_tail, shown_state], **private)
+    runs.input(lambda v: v, runs, run_id, **private)
+    run_id.change(refresh, [run_id, browser_id], [progress, log_tail], **private)
     timer.tick(tick, [run_id, browser_id, shown_state], [progress, log_tail, runs, shown_state], show_progress="hidden",
                **private)
     return TrainTab(run_id=run_id, runs=runs, list_runs=list_runs)

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import ROOT
 from trainer.config import TrainConfig
+from trainer.errors import UserError
 from trainer.runs import Run
 from trainer.service import Service
 
@@ -40,12 +41,12 @@ def test_queue_and_cancel(service):
     first = service.start("alice", EXAMPLE, TrainConfig(epochs=50))
     second = service.start("alice", EXAMPLE, TrainConfig(epochs=1))
     wait(first, lambda s: training(s) and first.metrics())
-    status = service.status(second.id)
+    status = service.status(second.id, "alice")
     assert status["state"] == "queued" and status["queue_position"] == 0
 
     started = time.time()
-    assert service.cancel(second.id)["state"] == "cancelled"
-    status = service.cancel(first.id)
+    assert service.cancel(second.id, "alice")["state"] == "cancelled"
+    status = service.cancel(first.id, "alice")
     assert status["state"] == "cancelled" and time.time() - started < 10
     assert "Cancelled" in status["error"]
     assert any(e["type"] == "train" for e in first.metrics())  # metrics up to the cancel are kept
@@ -77,7 +78,7 @@ def test_interrupted_by_app_restart_then_resumed(data_root):
 
     restarted = Service(data_root)
     assert run.status()["state"] == "interrupted" and "Resume" in run.status()["error"]
-    restarted.resume(run.id)
+    restarted.resume(run.id, "carol")
     status = wait(run, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)
     assert status["state"] == "succeeded", status.get("error")
     steps = [e["step"] for e in run.metrics() if e["type"] == "train"]
@@ -87,7 +88,7 @@ def test_interrupted_by_app_restart_then_resumed(data_root):
 
 def test_registry_rebuilds_from_run_directories(service, data_root):
     run = service.start("dave", EXAMPLE, TrainConfig(epochs=50))
-    service.cancel(run.id)
+    service.cancel(run.id, "dave")
     before = service.list("dave")
     (data_root / "registry.sqlite").unlink()
     for leftover in data_root.glob("registry.sqlite-*"):
@@ -97,7 +98,11 @@ def test_registry_rebuilds_from_run_directories(service, data_root):
 
 def test_status_of_a_damaged_run_directory(service):
     run = service.start("erin", EXAMPLE, TrainConfig(epochs=50))
-    service.cancel(run.id)
+    service.cancel(run.id, "erin")
     run.path("status.json").write_text("{not json")
-    status = service.status(run.id)
+    status = service.status(run.id, "erin")  # the owner comes from the registry when status.json is unreadable
     assert status["state"] == "failed" and "damaged" in status["error"]
+    with pytest.raises(UserError, match="not found among your runs"):
+        service.status(run.id, "mallory")
+    fresh = service.start("erin", EXAMPLE, TrainConfig(epochs=1))  # the damaged run does not stop new ones
+    assert wait(fresh, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)["state"] == "succeeded"

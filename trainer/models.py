@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .errors import UserError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_ALIAS = "default"
+HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _is_default(name: str) -> bool:
+    return name in ("", DEFAULT_MODEL_ALIAS, DEFAULT_MODEL_NAME, DEFAULT_MODEL_NAME.split("/")[1])
 
 
 def embedded_model_dir() -> Path:
@@ -26,7 +33,7 @@ def resolve_model(name_or_path: str | None) -> str:
     reachable.
     """
     name = (name_or_path or "").strip()
-    if name in ("", DEFAULT_MODEL_ALIAS, DEFAULT_MODEL_NAME, DEFAULT_MODEL_NAME.split("/")[1]):
+    if _is_default(name):
         return str(embedded_model_dir())
     path = Path(name).expanduser()
     if path.is_dir():
@@ -36,6 +43,24 @@ def resolve_model(name_or_path: str | None) -> str:
     if path.suffix or name.startswith((".", "/", "~")):
         raise UserError(f"Model path {name!r} does not exist.")
     return name
+
+
+def check_remote_model(name: str | None) -> None:
+    """What a web visitor may name as a model: the embedded default or a Hub id, never a path on this server.
+
+    A Hub id that happens to exist as a folder here (``from_pretrained`` would read it from
+    disk) is refused too, so no visitor can read another run's model or any server file.
+    """
+    name = (name or "").strip() if isinstance(name, str) else None
+    if name is None:
+        raise UserError("The model must be a text: 'default' or a Hugging Face Hub model id.")
+    if _is_default(name):
+        return
+    local = any((base / name).exists() for base in (Path.cwd(), PROJECT_ROOT)) if HUB_ID.match(name) else False
+    if not HUB_ID.match(name) or ".." in name or name.endswith(".") or local:
+        raise UserError(f"Model {name[:100]!r} is not accepted here: the app trains from the embedded default or a "
+                        f"Hugging Face Hub model id such as 'distilbert-base-uncased' or 'BAAI/bge-small-en-v1.5'. "
+                        f"Local folders work from the command line only (python -m trainer train --model PATH).")
 
 
 def display_name(name_or_path: str | None) -> str:

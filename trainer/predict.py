@@ -17,6 +17,7 @@ from .errors import UserError
 from .metrics import softmax
 
 MAX_TEXTS_PER_REQUEST = 5000
+MAX_CHARS_PER_REQUEST = 5_000_000  # ~1,000 chars per text at the text limit; stops one request hogging the CPU
 
 
 @torch.inference_mode()
@@ -33,11 +34,17 @@ def batched_probabilities(model, tokenizer, texts: list[str], max_length: int, b
     return out
 
 
-def _check_texts(texts: list[str]) -> list[str]:
+def check_texts(texts: list[str]) -> list[str]:
+    """Refuse what one request must not carry, with the limit and what to do."""
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-        raise UserError("Texts must be a list of strings.")
+        raise UserError("Texts must be a list of strings (or one string with one text per line).")
     if len(texts) > MAX_TEXTS_PER_REQUEST:
-        raise UserError(f"{len(texts):,} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST:,}. Split the input.")
+        raise UserError(f"{len(texts):,} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST:,}. "
+                        f"Split the input into smaller batches.")
+    chars = sum(len(t) for t in texts)
+    if chars > MAX_CHARS_PER_REQUEST:
+        raise UserError(f"{chars:,} characters in one request; the limit is {MAX_CHARS_PER_REQUEST:,}. The model reads "
+                        f"only the first few hundred tokens of each text: trim long texts or send fewer per request.")
     return texts
 
 
@@ -73,7 +80,7 @@ class Classifier:
             return batched_probabilities(self.model, self.tokenizer, texts, self.max_length, self.batch_size)
 
     def predict(self, texts: list[str], top_k: int = 3) -> list[dict]:
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         return _results(self.probabilities(texts), self.labels, top_k) if texts else []
 
 
@@ -101,7 +108,7 @@ class BaselineClassifier:
     def predict(self, texts: list[str], top_k: int = 3) -> list[dict]:
         from .baseline import embed
 
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if not texts:
             return []
         with self._lock:

@@ -25,6 +25,11 @@ ACTIVE = ("queued", "running")
 RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[A-Za-z0-9_-]{16}$")
 
 
+def not_found(run_id: str) -> str:
+    """The one message for a missing run and for someone else's run, so ids cannot be probed."""
+    return f"Run {run_id.strip()!r} was not found among your runs."
+
+
 def data_root() -> Path:
     """``CLASSITUNE_DATA_ROOT``, else ``/data/classitune`` on a Space with persistent storage, else ``./runs``."""
     configured = os.environ.get("CLASSITUNE_DATA_ROOT")
@@ -136,8 +141,17 @@ class RunStore:
             raise UserError(f"{str(run_id)[:80]!r} is not a valid run id (it looks like 20260101-120000-AbCd...).")
         run = Run(self.runs_dir / run_id.strip())
         if not run.path("status.json").exists():
-            raise UserError(f"Run {run_id!r} was not found.")
+            raise UserError(not_found(run_id))
         return run
+
+    def owner_of(self, run: Run) -> str | None:
+        """From ``status.json``, else from the registry (a damaged run still belongs to someone)."""
+        owner = run.status().get("owner")
+        if owner:
+            return owner
+        with closing(self._connect()) as conn:
+            row = conn.execute("SELECT owner FROM runs WHERE id=?", (run.id,)).fetchone()
+        return row[0] if row else None
 
     def create(self, owner: str, dataset: str, config: dict, labels: list[str], report: dict | None = None) -> Run:
         run = Run(self.runs_dir / new_run_id())
@@ -152,12 +166,13 @@ class RunStore:
         return run
 
     def index(self, run: Run) -> None:
-        """Copy a run's status into the registry (called on every state change)."""
+        """Copy a run's status into the registry (called on every state change); a damaged status keeps its owner."""
         s = run.status()
         best = s.get("best") or {}
         with closing(self._connect()) as conn, conn:
+            owner = s.get("owner") or (conn.execute("SELECT owner FROM runs WHERE id=?", (run.id,)).fetchone() or [None])[0]
             conn.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", (
-                run.id, s.get("owner"), s.get("created"), s.get("state"), s.get("dataset"), s.get("model"),
+                run.id, owner, s.get("created"), s.get("state"), s.get("dataset"), s.get("model"),
                 s.get("method"), best.get("accuracy"), best.get("macro_f1"), (s.get("baseline") or {}).get("accuracy")))
 
     def set_state(self, run: Run, state: str, **changes) -> dict:

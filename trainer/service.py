@@ -1,8 +1,9 @@
 """The trainer API the Space (and any other front end) calls: validate, start, watch, cancel, list, predict.
 
 Data flows one way: the UI calls these functions, they write run directories, the UI
-reads the run directories back. Ownership is checked here, not in the UI: a run is
-listed only to its owner, and reading or cancelling needs its unguessable id.
+reads the run directories back. Ownership is checked here, not in the UI: every call
+that names a run also names the caller, and a run that is not the caller's is
+reported exactly like one that does not exist (so ids cannot be probed either).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 from .config import TrainConfig
 from .data import IntakeLimits, load_dataset_file
 from .errors import UserError
-from .predict import MAX_TEXTS_PER_REQUEST, load_classifier
-from .runs import Run, RunStore
+from .models import check_remote_model
+from .predict import check_texts, load_classifier
+from .runs import Run, RunStore, not_found
 from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"
@@ -66,6 +68,7 @@ class Service:
 
     def prepare(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
         """Validate and write a queued run directory (config, labels, report, prepared splits)."""
+        check_remote_model(config.model)
         intake = load_dataset_file(path, text_column=config.text_column, label_column=config.label_column,
                                    validation_file=validation_file or None, model=config.model,
                                    validation_fraction=config.validation_fraction, seed=config.seed,
@@ -77,13 +80,16 @@ class Service:
         intake.save(run.path("data"))
         return run
 
-    def run(self, run_id: str) -> Run:
-        """A run by id. Knowing the (unguessable) id is what grants access to it."""
-        return self.store.get(run_id)
+    def run(self, run_id: str, owner: str) -> Run:
+        """The caller's run with this id; someone else's run is "not found", like a missing one."""
+        run = self.store.get(run_id)
+        if not owner or self.store.owner_of(run) != owner:
+            raise UserError(not_found(run_id))
+        return run
 
-    def status(self, run_id: str) -> dict:
+    def status(self, run_id: str, owner: str) -> dict:
         """State, progress, queue position, latest metrics and the result, without the owner key."""
-        run = self.run(run_id)
+        run = self.run(run_id, owner)
         status = run.status()
         events = run.metrics()
         latest_train = next((e for e in reversed(events) if e.get("type") == "train"), None)
@@ -98,24 +104,23 @@ class Service:
             result["queue_position"] = self.store.queue_position(run)
         return result
 
-    def cancel(self, run_id: str) -> dict:
-        run = self.run(run_id)
-        self.supervisor.cancel(run)
-        return self.status(run_id)
+    def cancel(self, run_id: str, owner: str) -> dict:
+        self.supervisor.cancel(self.run(run_id, owner))
+        return self.status(run_id, owner)
 
-    def resume(self, run_id: str) -> dict:
-        run = self.run(run_id)
+    def resume(self, run_id: str, owner: str) -> dict:
+        run = self.run(run_id, owner)
         state = run.status().get("state")
         if state != "interrupted":
             raise UserError(f"Only interrupted runs can be resumed; this run is {state}.")
         self.supervisor.start(run, resume=True)
-        return self.status(run_id)
+        return self.status(run_id, owner)
 
     def list(self, owner: str) -> list[dict]:
         return self.store.list(owner)
 
-    def log_tail(self, run_id: str, lines: int = 30) -> str:
-        path = self.run(run_id).path("train.log")
+    def log_tail(self, run_id: str, owner: str, lines: int = 30) -> str:
+        path = self.run(run_id, owner).path("train.log")
         if not path.exists():
             return ""
         with open(path, "rb") as handle:
@@ -124,13 +129,13 @@ class Service:
 
     # -- prediction ------------------------------------------------------------------------------
 
-    def classifier(self, model: str):
-        """``base:<run id>`` (the run's base-model baseline), a run id, or a Hub classifier id."""
-        model = (model or "").strip()
+    def classifier(self, model: str, owner: str):
+        """``base:<run id>`` (the run's base-model baseline), one of the caller's run ids, or a Hub classifier id."""
+        model = (model or "").strip() if isinstance(model, str) else ""
         if model.startswith(f"{BASE_MODEL}:"):
-            return load_classifier(self.run(model.split(":", 1)[1]).dir, kind="baseline")
+            return load_classifier(self.run(model.split(":", 1)[1], owner).dir, kind="baseline")
         if model and "/" not in model:
-            run = self.run(model)
+            run = self.run(model, owner)
             if run.status().get("state") != "succeeded" or not (run.model_dir / "config.json").exists():
                 raise UserError(f"Run {run.id} has no tuned model yet (it is {run.status().get('state')}).")
             return load_classifier(run.model_dir)
@@ -142,6 +147,7 @@ class Service:
     def _hub_classifier(model_id: str):
         from .predict import Classifier
 
+        check_remote_model(model_id)
         try:
             from huggingface_hub import snapshot_download
 
@@ -151,11 +157,6 @@ class Service:
                             f"Hub may be unreachable from this machine. Use one of your runs instead.") from exc
         return Classifier(path)
 
-    def predict(self, model: str, texts: list[str], top_k: int = 3) -> list[dict]:
-        """Label, confidence and top-k per text, in the order given."""
-        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            raise UserError("Texts must be a list of strings (or one string with one text per line).")
-        if len(texts) > MAX_TEXTS_PER_REQUEST:
-            raise UserError(f"{len(texts):,} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST:,}. "
-                            f"Split the input into smaller batches.")
-        return self.classifier(model).predict(texts, top_k=max(1, int(top_k)))
+    def predict(self, model: str, texts: list[str], owner: str, top_k: int = 3) -> list[dict]:
+        """Label, confidence and top-k per text, in the order given (texts are checked before any model loads)."""
+        return self.classifier(model, owner).predict(check_texts(texts), top_k=max(1, int(top_k)))
