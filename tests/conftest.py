@@ -8,6 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hub_standin import StandinServer
+from live import free_port, launch_app, stop_app  # noqa: F401 (free_port is imported from here by tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CLASSITUNE_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
 
@@ -37,41 +40,20 @@ def data_root(tmp_path, monkeypatch) -> Path:
     return root
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(scope="session")
+def hub_standin():
+    """A local stand-in of the Hugging Face Hub (real HTTP protocol; see hub_standin.py), for the app's logins."""
+    with StandinServer(free_port()) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
-    """The real app (``python app.py``) on a free port with its own data root; yields its URL and root."""
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+def live_app(tmp_path_factory, hub_standin):
+    """The real app (``python app.py``) on a free port with its own data root; yields its URL and root.
 
+    Its Hub is the local stand-in (nothing can reach the internet), so logins and pushes work in tests.
+    """
     root = tmp_path_factory.mktemp("app-root")
-    port = free_port()
-    env = {**os.environ, "CLASSITUNE_DATA_ROOT": str(root), "HF_HUB_OFFLINE": "1"}
-    log = open(root / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--mcp"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError((root / "app.log").read_text())
-            time.sleep(0.5)
-    else:
-        raise RuntimeError("The app did not start in 60 s:\n" + (root / "app.log").read_text())
-    yield {"url": url, "root": root, "proc": proc}
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
-    subprocess.run(["pkill", "-f", str(root)], check=False)  # any worker still running under this root
+    proc, url = launch_app(root, hub_standin.url)
+    yield {"url": url, "root": root, "proc": proc, "hub": hub_standin}
+    stop_app(proc, root)

@@ -5,12 +5,14 @@ Screenshots of each tab go to ``$CLASSITUNE_SCREENSHOT_DIR`` when set (the READM
 
 import csv
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from conftest import real_slice
+from hostile_corpus import corpus
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -86,16 +88,20 @@ def test_whole_path(page, live_app, tmp_path):
     shot(page, "metrics")
 
     tab(page, "Predict")
-    page.locator("#predict-texts textarea").fill("my card still has not arrived\nwhat exchange rate do you use?")
+    hostile = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=1</script>"
+    page.locator("#predict-texts textarea").fill(f"my card still has not arrived\nwhat exchange rate do you use?\n"
+                                                 f"{hostile}\n=HYPERLINK(\"http://evil\",\"x\")")
     page.wait_for_timeout(1000)
     page.locator("#classify").click()
-    page.locator("#predict-note").get_by_text("2 texts classified").wait_for(timeout=60000)
+    page.locator("#predict-note").get_by_text("4 texts classified").wait_for(timeout=60000)
     table = page.locator("#predictions").inner_text()
     assert "card_arrival" in table and "base label" in table
+    assert "<img src=x" in table and page.evaluate("window.__pwned === undefined")  # shown as text, never run
     with page.expect_download() as info:
         page.locator("#predictions-download a").first.click()
-    downloaded = Path(info.value.path()).read_text()
-    assert downloaded.startswith("text,tuned label") and "card_arrival" in downloaded
+    downloaded = list(csv.reader(Path(info.value.path()).open()))
+    assert downloaded[0][:2] == ["text", "tuned label"] and downloaded[1][1] == "card_arrival"
+    assert downloaded[4][0].startswith("'=HYPERLINK")  # escaped against formula injection
     shot(page, "predict")
 
     tab(page, "Publish")
@@ -107,3 +113,46 @@ def test_whole_path(page, live_app, tmp_path):
     tab(page, "Train")
     page.wait_for_function("document.querySelector('#your-runs input')?.value.includes('banking77_sample.csv')",
                            timeout=30000)
+
+
+def test_another_browser_cannot_see_or_use_the_runs(page, live_app):
+    """A second browser (its own storage, so its own id) sees no runs, and a typed-in run id is refused."""
+    tab(page, "Train")
+    page.wait_for_function("document.querySelector('#run-id textarea, #run-id input')?.value.length > 20",
+                           timeout=30000)
+    run_id = page.locator("#run-id textarea, #run-id input").first.input_value()
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})  # its own storage
+    try:
+        other = context.new_page()
+        other.goto(live_app["url"])
+        tab(other, "Train")
+        other.wait_for_timeout(3000)
+        assert "banking77" not in other.locator("#your-runs").inner_text()
+        tab(other, "Predict")
+        other.locator("#predict-model input").fill(run_id)
+        other.locator("#predict-model input").press("Enter")
+        other.locator("#predict-texts textarea").fill("my card still has not arrived")
+        other.wait_for_timeout(1000)
+        other.locator("#classify").click()
+        other.get_by_text("was not found among your runs").first.wait_for(timeout=30000)
+        assert "card_arrival" not in other.locator("#predictions").inner_text()
+    finally:
+        context.close()
+    tab(page, "Predict")  # the first browser still has its run and its model
+    page.wait_for_function(f"document.querySelector('#predict-model input')?.value.includes('{run_id[-6:]}')",
+                           timeout=30000)
+
+
+MALFORMED_IN_BROWSER = ("binary", "excel-renamed", "one-class", "ragged-rows", "jsonl-broken-line", "nul-bytes")
+
+
+def test_malformed_uploads_show_their_own_message(page, tmp_path):
+    for case_id, name, body, expected in corpus():
+        if case_id not in MALFORMED_IN_BROWSER:
+            continue
+        path = tmp_path / name
+        path.write_bytes(body)
+        page.reload()
+        page.locator("#dataset-upload input[type=file]").set_input_files(str(path))
+        page.get_by_text(re.compile(expected)).first.wait_for(timeout=30000)
+        assert "Traceback" not in page.content()

@@ -106,3 +106,24 @@ def test_status_of_a_damaged_run_directory(service):
         service.status(run.id, "mallory")
     fresh = service.start("erin", EXAMPLE, TrainConfig(epochs=1))  # the damaged run does not stop new ones
     assert wait(fresh, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)["state"] == "succeeded"
+
+
+def test_disk_full_during_a_save_fails_cleanly(service, data_root):
+    """The worker may write at most 40 MB per file (RLIMIT_FSIZE: writes past it fail like a full disk)."""
+    import resource
+
+    done = service.start("frank", EXAMPLE, TrainConfig(epochs=1))
+    assert wait(done, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)["state"] == "succeeded"
+    run = service.prepare("frank", EXAMPLE, TrainConfig(epochs=1))
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40 * 2**20, 40 * 2**20))
+
+    worker = subprocess.Popen([sys.executable, "-m", "trainer", "worker", "--run-dir", str(run.dir)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=small_disk)
+    worker.wait(timeout=300)
+    status = run.status()
+    assert status["state"] == "failed" and "Ran out of disk space while saving" in status["error"], status
+    assert not [p for p in run.dir.glob("checkpoints/checkpoint-*") if not (p / "trainer_state.json").exists()]
+    assert [r["state"] for r in service.list("frank")] == ["failed", "succeeded"]  # history intact
+    assert service.predict(done.id, ["my card has not arrived"], "frank")[0]["label"]  # earlier model still serves

@@ -234,7 +234,9 @@ def _read_jsonl(text: str) -> pd.DataFrame:
         try:
             records = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise UserError(f"Malformed JSON array at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from exc
+            raise UserError(f"Malformed JSON array at line {exc.lineno}, column {exc.colno}: {exc.msg}. A .json file "
+                            f"must hold one array of objects; JSON Lines (.jsonl) must have one object per line such as "
+                            f'{{"text": "...", "label": "..."}}.') from exc
     else:
         records = []
         for number, line in enumerate(text.splitlines(), start=1):

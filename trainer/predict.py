@@ -38,6 +38,8 @@ def check_texts(texts: list[str]) -> list[str]:
     """Refuse what one request must not carry, with the limit and what to do."""
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise UserError("Texts must be a list of strings (or one string with one text per line).")
+    if not texts:
+        raise UserError("No texts to classify: send at least one text.")
     if len(texts) > MAX_TEXTS_PER_REQUEST:
         raise UserError(f"{len(texts):,} texts in one request; the limit is {MAX_TEXTS_PER_REQUEST:,}. "
                         f"Split the input into smaller batches.")
@@ -81,7 +83,7 @@ class Classifier:
 
     def predict(self, texts: list[str], top_k: int = 3) -> list[dict]:
         texts = check_texts(texts)
-        return _results(self.probabilities(texts), self.labels, top_k) if texts else []
+        return _results(self.probabilities(texts), self.labels, top_k)
 
 
 class BaselineClassifier:
@@ -109,8 +111,6 @@ class BaselineClassifier:
         from .baseline import embed
 
         texts = check_texts(texts)
-        if not texts:
-            return []
         with self._lock:
             features = embed(texts, self.encoder, self.tokenizer, self.baseline.max_length)
         return _results(self.baseline.probabilities(features), self.labels, top_k)

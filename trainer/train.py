@@ -9,6 +9,7 @@ every log / evaluation event to ``metrics.jsonl``; only the main process writes.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import math
 import os
@@ -178,13 +179,35 @@ def _out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
+DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+DISK_FULL_WORDS = ("no space left", "disk quota", "file too large", "storagefull", "filetoolarge", "file write failed")
+
+
+def _out_of_disk(exc: BaseException) -> bool:
+    """A failed write for want of space; savers wrap the OSError (safetensors, torch.save), so the chain and text count."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(word in str(exc).lower() for word in DISK_FULL_WORDS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _drop_partial_checkpoints(run: Run) -> None:
+    """Free what a failed save left behind; complete checkpoints stay for a later resume."""
+    for folder in run.path("checkpoints").glob("checkpoint-*"):
+        if not (folder / "trainer_state.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.DataFrame,
                  labels: list[str], test: pd.DataFrame | None = None, store: RunStore | None = None,
                  resume: bool = False, echo: bool = False, hardware: Hardware | None = None) -> dict:
     """Fine-tune, evaluate, save ``model/``, fit the quick baseline; return the final status.
 
     Every failure ends in a terminal state with a message a user can act on: ``cancelled``
-    (cancel or Ctrl-C), ``failed`` (bad settings, out of memory, a crash).
+    (cancel or Ctrl-C), ``failed`` (bad settings, out of memory, out of disk space, a crash).
     """
     reporter = Reporter(run, store, echo)
     hw = hardware or detect()
@@ -203,6 +226,12 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
         reporter.state("failed", error=str(exc))
         raise
     except Exception as exc:
+        if _out_of_disk(exc):
+            _drop_partial_checkpoints(run)
+            message = (f"Ran out of disk space while saving ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
+                       f"Free space (delete old runs) or ask for more storage, then start the run again.")
+            reporter.state("failed", error=message)
+            raise UserError(message) from exc
         if _out_of_memory(exc):
             message = (f"Out of memory with batch size {batch} and max length {config.max_length}. "
                        f"Start again with batch size {max(1, batch // 2)} (or a shorter max length).")

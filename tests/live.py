@@ -1,0 +1,54 @@
+"""Launch and stop the real app (``python app.py``) on a data root: shared by the tests and the load benchmark."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+UPLOAD_LIMIT_MB = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch_app(root: Path, hub_url: str, port: int | None = None):
+    """Start ``python app.py`` on a data root, its Hub being the stand-in; return (process, URL) once it serves."""
+    port = port or free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "SPACE_ID")}
+    env.update(CLASSITUNE_DATA_ROOT=str(root), HF_ENDPOINT=hub_url, HF_HUB_OFFLINE="0", HF_HOME=str(root / "hf-home"),
+               CLASSITUNE_MAX_UPLOAD_MB=str(UPLOAD_LIMIT_MB), HF_HUB_DISABLE_XET="1")
+    log = open(root / "app.log", "a")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--mcp"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError((root / "app.log").read_text())
+            time.sleep(0.5)
+    raise RuntimeError("The app did not start in 120 s:\n" + (root / "app.log").read_text())
+
+
+def stop_app(proc, root: Path) -> None:
+    """Stop the app and any training worker still running under its data root."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+    subprocess.run(["pkill", "-f", str(root)], check=False)
+
+
