@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 EXAMPLE = ROOT / "assets" / "banking77_sample.csv"
 TOKEN = "hf_standin_write_alice"  # a stand-in Hub token (tests/hub_standin.py)
-SETTINGS = {"epochs": 2, "method": "full", "seed": 7}
+SETTINGS = {"epochs": 1, "method": "full", "seed": 7}
 TEXTS = ["my card still has not arrived", "what exchange rate do you use?", "I want to cancel my transfer",
          "how do I top up by bank transfer?", "the ATM kept my card", "is there a fee for exchanging money?"]
 

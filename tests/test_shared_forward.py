@@ -1,0 +1,67 @@
+"""Micro-batching of concurrent prediction requests: each caller gets its own rows, errors reach every caller."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from trainer.predict import SharedForward
+
+
+def make(fail_on: str | None = None, hold: bool = True):
+    calls: list[int] = []
+
+    def forward(texts):
+        calls.append(len(texts))
+        if hold and len(calls) == 1:  # hold the model until the other 19 requests have queued up behind it
+            deadline = time.time() + 10
+            while len(shared._queue) < 19 and time.time() < deadline:
+                time.sleep(0.01)
+        if fail_on in texts:
+            raise ValueError("bad batch")
+        return np.array([[len(t)] for t in texts])
+
+    shared = SharedForward(forward)
+    return shared, calls
+
+
+def run_concurrently(shared, requests):
+    results, threads = {}, []
+
+    def call(i, texts):
+        try:
+            results[i] = shared(texts)
+        except ValueError as exc:
+            results[i] = exc
+
+    for i, texts in enumerate(requests):
+        threads.append(threading.Thread(target=call, args=(i, texts)))
+        threads[-1].start()
+        time.sleep(0.005)
+    for thread in threads:
+        thread.join(timeout=20)
+    return results
+
+
+def test_concurrent_requests_share_passes_and_get_their_own_rows():
+    shared, calls = make()
+    requests = [["x" * (i + 1), "yy"] for i in range(20)]
+    results = run_concurrently(shared, requests)
+    assert calls == [2, 38]  # 20 requests, 2 forward passes
+    for i in range(20):
+        assert results[i].tolist() == [[i + 1], [2]]
+
+
+def test_an_error_reaches_every_caller_of_the_batch():
+    shared, calls = make(fail_on="boom")
+    results = run_concurrently(shared, [["first"]] + [["boom" if i == 5 else "ok"] for i in range(19)])
+    assert results[0].tolist() == [[5]]
+    assert all(isinstance(results[i], ValueError) for i in range(1, 20))
+    assert shared(["after"]).tolist() == [[5]]  # the model is free again
+
+
+@pytest.mark.parametrize("texts", [["a"], ["a", "bb", "ccc"]])
+def test_single_request(texts):
+    shared, calls = make(hold=False)
+    assert shared(texts).tolist() == [[len(t)] for t in texts]
