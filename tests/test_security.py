@@ -224,3 +224,14 @@ def test_app_restart_mid_run_keeps_the_run_and_history(tmp_path, hub_standin):
         assert hammer(url, run_id, callers=2, requests=10)["failed"] == 0
     finally:
         stop_app(proc, root)
+
+
+def test_data_tab_token_lengths_refuse_local_model_paths(data_root):
+    from trainer.errors import UserError
+    from trainer.service import Service
+
+    service = Service(data_root)
+    for name in ("/etc", "../..", "tests"):
+        with pytest.raises(UserError, match="not accepted here"):
+            service.validate(str(EXAMPLE), model=name)
+    assert service.validate(str(EXAMPLE), model="default").report.length["suggested_max_length"] > 0

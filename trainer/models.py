@@ -51,9 +51,11 @@ def check_remote_model(name: str | None) -> None:
     A Hub id that happens to exist as a folder here (``from_pretrained`` would read it from
     disk) is refused too, so no visitor can read another run's model or any server file.
     """
-    name = (name or "").strip() if isinstance(name, str) else None
     if name is None:
+        return
+    if not isinstance(name, str):
         raise UserError("The model must be a text: 'default' or a Hugging Face Hub model id.")
+    name = name.strip()
     if _is_default(name):
         return
     local = any((base / name).exists() for base in (Path.cwd(), PROJECT_ROOT)) if HUB_ID.match(name) else False

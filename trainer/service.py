@@ -55,6 +55,7 @@ class Service:
 
     def validate(self, path: str, text_column: str | None = None, label_column: str | None = None,
                  validation_file: str | None = None, model: str | None = None):
+        check_remote_model(model)
         return load_dataset_file(path, text_column=text_column or None, label_column=label_column or None,
                                  validation_file=validation_file or None, model=model, limits=intake_limits())
 
