@@ -26,22 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+from live import FINISHED, wait_for_state as wait  # noqa: E402
 
 EXAMPLE = ROOT / "assets" / "banking77_sample.csv"
 TOKEN = "hf_standin_write_alice"  # a stand-in Hub token (tests/hub_standin.py)
 SETTINGS = {"epochs": 1, "method": "full", "seed": 7}
 TEXTS = ["my card still has not arrived", "what exchange rate do you use?", "I want to cancel my transfer",
          "how do I top up by bank transfer?", "the ATM kept my card", "is there a fee for exchanging money?"]
-
-
-def wait(client, run_id: str, states: tuple[str, ...], timeout: float = 900) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status = client.predict(run_id, api_name="/run_status")
-        if status["state"] in states:
-            return status
-        time.sleep(0.5)
-    raise TimeoutError(f"run {run_id} still {status['state']} after {timeout:.0f} s")
 
 
 def hammer(url: str, model: str, callers: int, requests: int, token: str = TOKEN) -> dict:
@@ -84,13 +75,13 @@ def load_during_training(url: str, callers: int, requests: int, settings: dict =
 
     client = Client(url, oauth_token=TOKEN, verbose=False)
     alone = client.predict(handle_file(str(EXAMPLE)), "", "", settings, api_name="/start_training")
-    a = wait(client, alone, ("succeeded", "failed", "cancelled"))
+    a = wait(client, alone, FINISHED)
     assert a["state"] == "succeeded", a.get("error")
     loaded = client.predict(handle_file(str(EXAMPLE)), "", "", settings, api_name="/start_training")
     wait(client, loaded, ("running",))
     load = hammer(url, alone, callers, requests)
     load["training_state_after_load"] = client.predict(loaded, api_name="/run_status")["state"]
-    b = wait(client, loaded, ("succeeded", "failed", "cancelled"))
+    b = wait(client, loaded, FINISHED)
     assert b["state"] == "succeeded", b.get("error")
     load["run_alone"], load["run_loaded"] = alone, loaded
     load["alone"] = {k: a["best"][k] for k in ("accuracy", "macro_f1")}

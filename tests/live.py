@@ -52,3 +52,15 @@ def stop_app(proc, root: Path) -> None:
     subprocess.run(["pkill", "-f", str(root)], check=False)
 
 
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def wait_for_state(client, run_id: str, states: tuple[str, ...] = FINISHED, timeout: float = 900) -> dict:
+    """Poll ``run_status`` through a ``gradio_client`` Client until the run reaches one of ``states``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = client.predict(run_id, api_name="/run_status")
+        if status["state"] in states:
+            return status
+        time.sleep(0.5)
+    raise TimeoutError(f"run {run_id} still {status['state']} after {timeout:.0f} s")

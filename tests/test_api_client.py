@@ -6,6 +6,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from conftest import ROOT
+from live import wait_for_state
 
 EXAMPLE = ROOT / "assets" / "banking77_sample.csv"
 
@@ -13,16 +14,6 @@ EXAMPLE = ROOT / "assets" / "banking77_sample.csv"
 @pytest.fixture(scope="module")
 def client(live_app):
     return Client(live_app["url"], verbose=False)
-
-
-def wait_for(client, run_id, states=("succeeded", "failed", "cancelled"), timeout=300):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status = client.predict(run_id, api_name="/run_status")
-        if status["state"] in states:
-            return status
-        time.sleep(1)
-    raise AssertionError(f"run {run_id} still {status['state']} after {timeout} s")
 
 
 def test_endpoints_are_listed(client):
@@ -49,7 +40,7 @@ def test_train_status_list_predict_and_isolation(client, live_app):
                             api_name="/start_training")
     status = client.predict(run_id, api_name="/run_status")
     assert status["state"] in ("queued", "running") and "owner" not in status
-    final = wait_for(client, run_id)
+    final = wait_for_state(client, run_id, timeout=300)
     assert final["state"] == "succeeded", final.get("error")
     assert final["best"]["accuracy"] > 0.5  # 6 balanced classes: chance is 0.17
     assert final["fraction"] == 1.0 and final["latest_eval"]["accuracy"] is not None
@@ -73,7 +64,7 @@ def test_train_status_list_predict_and_isolation(client, live_app):
 
 def test_cancel_run(client):
     run_id = client.predict(handle_file(str(EXAMPLE)), "", "", {"epochs": 20}, api_name="/start_training")
-    wait_for(client, run_id, states=("running",), timeout=120)
+    wait_for_state(client, run_id, states=("running",), timeout=120)
     started = time.time()
     status = client.predict(run_id, api_name="/cancel_run")
     assert status["state"] == "cancelled" and time.time() - started < 5

@@ -58,8 +58,8 @@ def check_remote_model(name: str | None) -> None:
     name = name.strip()
     if _is_default(name):
         return
-    local = any((base / name).exists() for base in (Path.cwd(), PROJECT_ROOT)) if HUB_ID.match(name) else False
-    if not HUB_ID.match(name) or ".." in name or name.endswith(".") or local:
+    if (not HUB_ID.match(name) or ".." in name or name.endswith(".")
+            or any((base / name).exists() for base in (Path.cwd(), PROJECT_ROOT))):
         raise UserError(f"Model {name[:100]!r} is not accepted here: the app trains from the embedded default or a "
                         f"Hugging Face Hub model id such as 'distilbert-base-uncased' or 'BAAI/bge-small-en-v1.5'. "
                         f"Local folders work from the command line only (python -m trainer train --model PATH).")

@@ -18,7 +18,7 @@ from .config import TrainConfig
 from .data import IntakeLimits, load_dataset_file
 from .errors import UserError
 from .models import check_remote_model
-from .predict import check_texts, load_classifier
+from .predict import load_classifier
 from .runs import Run, RunStore, not_found
 from .supervisor import PROJECT_ROOT, Supervisor
 
@@ -159,5 +159,5 @@ class Service:
         return Classifier(path)
 
     def predict(self, model: str, texts: list[str], owner: str, top_k: int = 3) -> list[dict]:
-        """Label, confidence and top-k per text, in the order given (texts are checked before any model loads)."""
-        return self.classifier(model, owner).predict(check_texts(texts), top_k=max(1, int(top_k)))
+        """Label, confidence and top-k per text, in the order given (the classifier checks the texts)."""
+        return self.classifier(model, owner).predict(texts, top_k=max(1, int(top_k)))

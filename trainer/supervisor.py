@@ -14,10 +14,10 @@ import threading
 import time
 from pathlib import Path
 
+from .models import PROJECT_ROOT
 from .runs import ACTIVE, Run, RunStore
 
 SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_GRACE_SECONDS = 60
 
 
