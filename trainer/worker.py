@@ -56,6 +56,8 @@ def main(run_dir: Path, resume: bool = False) -> int:
     run = Run(Path(run_dir).resolve())
     store = RunStore(run.dir.parent.parent)
     try:
+        if run.status().get("state") == "cancelled":  # cancelled before this process could take a signal
+            return 130
         store.set_state(run, "queued", pid=os.getpid(), queue_position=store.queue_position(run))
         slot = wait_for_slot(store, run)
         config = TrainConfig.from_dict(run.config())
