@@ -55,6 +55,40 @@ def test_queue_and_cancel(service):
     assert not os.path.exists(f"/proc/{pid}") or b"worker" not in open(f"/proc/{pid}/cmdline", "rb").read()
 
 
+def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch):
+    """Start hands the run to the ready standby worker (no Python start-up); cancel reaches it; a new one replaces it."""
+    monkeypatch.setenv("CLASSITUNE_MAX_CONCURRENT_RUNS", "1")
+    service = Service(data_root, standby=True)
+    supervisor = service.supervisor
+    standby = wait_for(lambda: supervisor._standby)
+    run = service.start("erin", EXAMPLE, TrainConfig(epochs=50))
+    assert run.status()["pid"] == standby.pid
+    wait(run, lambda s: training(s) and run.metrics())
+    assert "[training]" in run.path("train.log").read_text()  # the standby's output goes to the run's log
+    assert service.cancel(run.id, "erin")["state"] == "cancelled"
+    assert standby.wait(timeout=10) == 130
+
+    replacement = wait_for(lambda: supervisor._standby)  # started again once nothing trains
+    assert replacement.pid != standby.pid
+    again = service.start("erin", EXAMPLE, TrainConfig(epochs=1, evals_per_epoch=1))
+    assert again.status()["pid"] == replacement.pid
+    status = wait(again, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)
+    assert status["state"] == "succeeded" and status["best"]["accuracy"] > 0.5
+
+    idle = wait_for(lambda: supervisor._standby if supervisor._standby is not replacement else None)
+    idle.stdin.close()  # what the app's exit does to it
+    assert idle.wait(timeout=60) == 0
+
+
+def wait_for(get, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if value := get():
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
 def test_killed_worker_is_failed_and_app_keeps_going(service):
     run = service.start("bob", EXAMPLE, TrainConfig(epochs=50))
     status = wait(run, training)

@@ -150,6 +150,12 @@ def cmd_worker(args) -> int:
     return main(Path(args.run_dir), resume=args.resume)
 
 
+def cmd_standby(args) -> int:
+    from .worker import standby
+
+    return standby()
+
+
 def cmd_runs(args) -> int:
     from .runs import RunStore
 
@@ -214,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", required=True)
     p.add_argument("--resume", action="store_true")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("standby", help="(internal) a worker started ahead of time; reads its run from stdin")
+    p.set_defaults(func=cmd_standby)
 
     p = sub.add_parser("runs", help="list runs in the registry")
     p.add_argument("--rebuild", action="store_true", help="re-create the registry from run directories")

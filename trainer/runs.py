@@ -47,6 +47,25 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_urlsafe(12)[:16]
 
 
+def process_start(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot), or None if it is gone.
+
+    A pid and its start time name one process for good, so a recycled pid is never taken
+    for a run's worker, whatever the process was started as (a standby worker's command
+    line does not name its run).
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def this_process() -> dict:
+    """The status fields that name the current process as a run's worker."""
+    return {"pid": os.getpid(), "pid_start": process_start(os.getpid())}
+
+
 def write_json_atomic(path: Path, data) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -6,72 +6,116 @@ training and never holds CUDA state.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from .models import PROJECT_ROOT
-from .runs import ACTIVE, Run, RunStore
+from .runs import ACTIVE, Run, RunStore, process_start
 
+log = logging.getLogger("classitune")
 SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN")
 STARTUP_GRACE_SECONDS = 60
 
 
-def pid_runs(pid: int | None, run: Run) -> bool:
-    """Is ``pid`` alive and still the worker of this run (not a recycled pid)?"""
-    if not pid:
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return run.id.encode() in cmdline
+def worker_alive(status: dict) -> bool:
+    """Is the run's worker (``pid`` started at ``pid_start``) still running? A recycled pid is not."""
+    started = process_start(status["pid"]) if status.get("pid") else None
+    return started is not None and started == status.get("pid_start")
+
+
+def _worker(command: list[str], **streams) -> subprocess.Popen:
+    """A ``python -m trainer ...`` process in its own session (it outlives the app), without the app's secrets."""
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return subprocess.Popen([sys.executable, "-m", "trainer", *command], cwd=PROJECT_ROOT, env=env,
+                            start_new_session=True, **streams)
 
 
 class Supervisor:
-    """Starts and watches training workers for one data root."""
+    """Starts and watches training workers for one data root.
 
-    def __init__(self, store: RunStore, poll_seconds: float = 1.0):
+    With ``standby=True`` it also keeps one standby worker (``python -m trainer standby``) ready
+    while nothing trains, so Start skips Python's start-up and the training imports.
+    """
+
+    def __init__(self, store: RunStore, poll_seconds: float = 1.0, standby: bool = False):
         self.store = store
         self.poll_seconds = poll_seconds
+        self.standby = standby
+        self._standby: subprocess.Popen | None = None
         self._procs: dict[str, subprocess.Popen] = {}
+        self._cancelling: set[str] = set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._watch, name="run-supervisor", daemon=True)
         self._thread.start()
 
     def start(self, run: Run, resume: bool = False) -> None:
-        """Launch the worker; it queues itself and trains when a slot is free."""
-        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-        command = [sys.executable, "-m", "trainer", "worker", "--run-dir", str(run.dir)] + (["--resume"] if resume else [])
-        with open(run.path("train.log"), "a") as log:
-            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=PROJECT_ROOT, env=env, start_new_session=True)
+        """Hand the run to the standby worker, or launch a worker; it queues itself and trains when a slot is free."""
+        proc = self._hand_over(run, resume)
+        if proc is None:
+            command = ["worker", "--run-dir", str(run.dir)] + (["--resume"] if resume else [])
+            with open(run.path("train.log"), "a") as log:
+                proc = _worker(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if resume:
             self.store.set_state(run, "queued", error=None)
-        run.update_status(pid=proc.pid)
+        run.update_status(pid=proc.pid, pid_start=process_start(proc.pid))
         with self._lock:
             self._procs[run.id] = proc
+
+    def _hand_over(self, run: Run, resume: bool) -> subprocess.Popen | None:
+        with self._lock:
+            proc, self._standby = self._standby, None
+        if proc is None or proc.poll() is not None:
+            return None
+        try:
+            proc.stdin.write(json.dumps({"run_dir": str(run.dir), "resume": resume}) + "\n")
+            proc.stdin.close()
+        except OSError:  # it died meanwhile
+            return None
+        return proc
+
+    def _keep_standby(self) -> None:
+        """Start a standby worker if none is ready and nothing trains (its imports would slow a run down)."""
+        with self._lock:
+            standby = self._standby
+            if not self.standby or self._procs or (standby is not None and standby.poll() is None):
+                return
+        if standby is not None and standby.returncode != 0:
+            self.standby = False  # it crashed on start-up (see standby.log); workers start from scratch instead
+            return
+        if any(row["state"] in ACTIVE for row in self.store.list()):
+            return
+        with open(self.store.root / "standby.log", "w") as log:
+            proc = _worker(["standby"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        with self._lock:
+            self._standby = proc
 
     def cancel(self, run: Run, grace_seconds: float = 4.0) -> dict:
         """Ask the worker to stop (SIGTERM); kill it if it has not stopped within the grace period."""
         status = run.status()
         if status.get("state") not in ACTIVE:
             return status
-        pid = status.get("pid")
-        if pid_runs(pid, run):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.time() + grace_seconds
-            while time.time() < deadline and pid_runs(pid, run) and run.status().get("state") in ACTIVE:
-                time.sleep(0.1)
-            if pid_runs(pid, run):
-                os.kill(pid, signal.SIGKILL)
-        if run.status().get("state") in ACTIVE:
-            self.store.set_state(run, "cancelled", error="Cancelled by the user; metrics up to that point are kept.")
+        with self._lock:
+            self._cancelling.add(run.id)  # its death is this cancel's doing, not a crash for the watcher to report
+        try:
+            if worker_alive(status):
+                os.kill(status["pid"], signal.SIGTERM)
+                deadline = time.time() + grace_seconds
+                while time.time() < deadline and worker_alive(status):  # it records "cancelled" and exits
+                    time.sleep(0.1)
+                if worker_alive(status):
+                    os.kill(status["pid"], signal.SIGKILL)
+            if run.status().get("state") in ACTIVE:
+                self.store.set_state(run, "cancelled", error="Cancelled by the user; metrics up to that point are kept.")
+        finally:
+            with self._lock:
+                self._cancelling.discard(run.id)
         return run.status()
 
     def _watch(self) -> None:
@@ -79,16 +123,26 @@ class Supervisor:
         while True:
             time.sleep(self.poll_seconds)
             ticks += 1
-            if ticks % 5 == 0:
-                self.recover()
-            with self._lock:
-                finished = [(rid, p) for rid, p in self._procs.items() if p.poll() is not None]
-                for rid, _ in finished:
-                    del self._procs[rid]
-            for run_id, proc in finished:
-                self._mark_dead(Run(self.store.runs_dir / run_id), proc.returncode)
+            try:
+                self._tick(ticks)
+            except Exception:  # a locked registry or a full disk must not stop the watching for good
+                log.exception("run supervisor: tick failed; retrying")
+
+    def _tick(self, ticks: int) -> None:
+        if ticks % 5 == 1:
+            self.recover()
+            self._keep_standby()
+        with self._lock:
+            finished = [(rid, p) for rid, p in self._procs.items() if p.poll() is not None]
+            for rid, _ in finished:
+                del self._procs[rid]
+        for run_id, proc in finished:
+            self._mark_dead(Run(self.store.runs_dir / run_id), proc.returncode)
 
     def _mark_dead(self, run: Run, returncode: int) -> None:
+        with self._lock:
+            if run.id in self._cancelling:
+                return
         if run.status().get("state") not in ACTIVE:
             return
         if returncode < 0:
@@ -107,7 +161,7 @@ class Supervisor:
         """
         recovered = []
         with self._lock:
-            watched = set(self._procs)
+            watched = set(self._procs) | self._cancelling
         for row in self.store.list():
             if row["state"] not in ACTIVE or row["id"] in watched:
                 continue
@@ -115,7 +169,7 @@ class Supervisor:
             status = run.status()
             if not status.get("pid") and time.time() - (status.get("created") or 0) < STARTUP_GRACE_SECONDS:
                 continue  # just created, its worker is being launched
-            if not pid_runs(status.get("pid"), run):
+            if not worker_alive(status):
                 self.store.set_state(run, "interrupted", error="The app restarted while this run was in progress. "
                                      "Resume it to continue from its last checkpoint.")
                 recovered.append(run.id)

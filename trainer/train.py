@@ -27,7 +27,7 @@ from .errors import UserError
 from .hardware import Hardware, batch_size_for, detect, precision_for
 from .metrics import confusion, per_class, scores
 from .models import display_name, model_max_length, resolve_model
-from .runs import Run, RunStore, write_json_atomic
+from .runs import Run, RunStore, this_process, write_json_atomic
 
 
 class RunCancelled(BaseException):
@@ -213,7 +213,7 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
     hw = hardware or detect()
     batch = config.batch_size or batch_size_for(hw)
     started = time.time()
-    reporter.state("running", pid=os.getpid(), hardware=hw.describe(), phase="loading model", error=None)
+    reporter.state("running", **this_process(), hardware=hw.describe(), phase="loading model", error=None)
     try:
         summary = _train(run, config, train, validation, test, labels, reporter, hw, batch, resume, started)
     except RunCancelled:
