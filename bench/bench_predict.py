@@ -4,6 +4,9 @@
 
 Also the median latency of one text through ``Service.predict`` (what the app's ``predict`` endpoint calls),
 once the model is loaded. All three must give the same labels; the script checks it.
+
+Also measures the issue's CPU lever, dynamic int8 quantisation of every ``Linear`` (per-channel
+weights), and how many SST-2 dev labels it changes: ClassiTune uses it only if none change.
 """
 
 from __future__ import annotations
@@ -48,7 +51,30 @@ def main() -> None:
     print(json.dumps({"machine": machine(), "texts": len(texts), "pipeline_default_texts_per_s": default_rate,
                       "pipeline_batch64_texts_per_s": batched_rate, "ours_texts_per_s": our_rate,
                       "ratio_vs_batch64": our_rate / batched_rate, "ratio_vs_default": our_rate / default_rate,
-                      "label_agreement": agree, "single_text_median_ms": statistics.median(latencies)}, indent=1))
+                      "label_agreement": agree, "single_text_median_ms": statistics.median(latencies),
+                      **int8_check(ours, texts)}, indent=1))
+
+
+def int8_check(ours, texts: list[str]) -> dict:
+    """Dynamic int8 quantisation: its speed-up, and the SST-2 dev labels it changes (it must change none)."""
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    from trainer.predict import batched_probabilities
+
+    if next(ours.model.parameters()).is_cuda:
+        return {}
+    dev = sst2(0)[1]["text"].tolist()
+    int8 = quantize_dynamic(ours.model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+    rates, labels = {}, {}
+    for name, model in (("fp32", ours.model), ("int8", int8)):
+        batched_probabilities(model, ours.tokenizer, texts[:64], ours.max_length)
+        started = time.perf_counter()
+        batched_probabilities(model, ours.tokenizer, texts, ours.max_length)
+        rates[name] = len(texts) / (time.perf_counter() - started)
+        labels[name] = batched_probabilities(model, ours.tokenizer, dev, ours.max_length).argmax(1)
+    return {"int8_speedup": rates["int8"] / rates["fp32"],
+            "int8_dev_labels_changed": f"{int((labels['int8'] != labels['fp32']).sum())} of {len(dev)}"}
 
 
 if __name__ == "__main__":
