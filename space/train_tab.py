@@ -115,7 +115,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         with gr.Row():
             lora_r = gr.Number(value=16, label="LoRA r", precision=0)
             lora_alpha = gr.Number(value=32, label="LoRA alpha")
-            lora_dropout = gr.Number(value=0.1, label="LoRA dropout")
+            lora_dropout = gr.Number(value=TrainConfig.lora_dropout, label="LoRA dropout")
             lora_targets = gr.Textbox(value="all-linear", label="LoRA target modules (comma-separated)")
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")

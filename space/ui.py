@@ -7,7 +7,7 @@ import os
 import gradio as gr
 
 from . import api, data_tab, metrics_tab, predict_tab, publish_tab, train_tab
-from .common import browser_state_secret, new_browser_id
+from .common import browser_state_secret, new_browser_id, service
 
 INTRO = """# ClassiTune
 Turn a labeled CSV into a deployed text classifier: **Data** → **Train** (LoRA or full fine-tune) → **Metrics** → **Predict** → **Publish** to the Hub.
@@ -15,6 +15,7 @@ Training runs in a background process: close this tab and come back, your runs a
 
 
 def build_app() -> gr.Blocks:
+    service()  # created while the app is built: on ZeroGPU, GPU functions must exist before launch
     with gr.Blocks(title="ClassiTune") as app:
         browser_id = gr.BrowserState(None, storage_key="classitune-browser-id", secret=browser_state_secret())
         with gr.Row():

@@ -37,7 +37,7 @@ class TrainConfig:
     label_column: str | None = None
     lora_r: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.1
+    lora_dropout: float = 0.0  # dropout on every adapter input copies activations: 20-30 % slower steps on CPU
     lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
 
     def __post_init__(self) -> None:

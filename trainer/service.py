@@ -34,9 +34,9 @@ def intake_limits() -> IntakeLimits:
 class Service:
     """One per app process: owns the run store and the supervisor of training workers."""
 
-    def __init__(self, root: Path | None = None, standby: bool = False):
+    def __init__(self, root: Path | None = None, standby: bool = False, gpu_slot=None):
         self.store = RunStore(root)
-        self.supervisor = Supervisor(self.store, standby=standby)
+        self.supervisor = Supervisor(self.store, standby=standby, gpu_slot=gpu_slot)
         self.supervisor.recover()
 
     @cached_property

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from .models import PROJECT_ROOT
 from .runs import ACTIVE, Run, RunStore, process_start
@@ -41,13 +42,17 @@ class Supervisor:
     """Starts and watches training workers for one data root.
 
     With ``standby=True`` it also keeps one standby worker (``python -m trainer standby``) ready
-    while nothing trains, so Start skips Python's start-up and the training imports.
+    while nothing trains, so Start skips Python's start-up and the training imports. With
+    ``gpu_slot`` (ZeroGPU Spaces, where the GPU exists only inside ``spaces.GPU`` calls) runs are
+    handed to that function instead of a worker process.
     """
 
-    def __init__(self, store: RunStore, poll_seconds: float = 1.0, standby: bool = False):
+    def __init__(self, store: RunStore, poll_seconds: float = 1.0, standby: bool = False,
+                 gpu_slot: Callable[[Run, bool], None] | None = None):
         self.store = store
         self.poll_seconds = poll_seconds
-        self.standby = standby
+        self.standby = standby and gpu_slot is None
+        self.gpu_slot = gpu_slot
         self._standby: subprocess.Popen | None = None
         self._procs: dict[str, subprocess.Popen] = {}
         self._cancelling: set[str] = set()
@@ -57,6 +62,9 @@ class Supervisor:
 
     def start(self, run: Run, resume: bool = False) -> None:
         """Hand the run to the standby worker, or launch a worker; it queues itself and trains when a slot is free."""
+        if self.gpu_slot is not None:
+            self.gpu_slot(run, resume)
+            return
         proc = self._hand_over(run, resume)
         if proc is None:
             command = ["worker", "--run-dir", str(run.dir)] + (["--resume"] if resume else [])
@@ -104,7 +112,7 @@ class Supervisor:
         with self._lock:
             self._cancelling.add(run.id)  # its death is this cancel's doing, not a crash for the watcher to report
         try:
-            if worker_alive(status):
+            if worker_alive(status) and status["pid"] != os.getpid():  # never signal the app itself
                 os.kill(status["pid"], signal.SIGTERM)
                 deadline = time.time() + grace_seconds
                 while time.time() < deadline and worker_alive(status):  # it records "cancelled" and exits

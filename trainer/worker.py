@@ -53,6 +53,37 @@ def wait_for_slot(store: RunStore, run: Run, poll: float = 0.5):
         time.sleep(poll)
 
 
+def train_prepared(run: Run, store: RunStore, resume: bool = False) -> dict:
+    """Train a run directory written by ``Service.prepare`` (its config, labels and data splits)."""
+    data = run.path("data")
+    test = pd.read_parquet(data / "test.parquet") if (data / "test.parquet").exists() else None
+    return run_training(run, TrainConfig.from_dict(run.config()), pd.read_parquet(data / "train.parquet"),
+                        pd.read_parquet(data / "validation.parquet"), run.labels(), test=test, store=store,
+                        resume=resume, echo=True)
+
+
+def estimate_gpu_seconds(run: Run) -> int:
+    """A generous estimate of a prepared run's GPU time, for a ZeroGPU slot's ``duration``.
+
+    45 s to load and tokenize, plus every sample of every epoch and each evaluation at a
+    cautious 200 samples/s for the 22.7M-parameter default (the stock bf16 ``Trainer`` does
+    473/s on an H100), slower in proportion for larger models (weights read from the model's
+    safetensors files when local, else assumed BERT-base sized).
+    """
+    import pyarrow.parquet as pq
+
+    from .models import resolve_model
+
+    config = TrainConfig.from_dict(run.config())
+    rows = {name: pq.ParquetFile(run.path("data") / f"{name}.parquet").metadata.num_rows
+            for name in ("train", "validation")}
+    samples = rows["train"] * config.epochs + rows["validation"] * config.epochs * config.evals_per_epoch
+    model = Path(resolve_model(config.model))
+    weights = sum(f.stat().st_size for f in model.glob("*.safetensors")) if model.is_dir() else 0
+    scale = max(1.0, (weights or 440e6) / 91e6)  # the default's model.safetensors is 91 MB
+    return int(45 + samples * scale / 200)
+
+
 def main(run_dir: Path, resume: bool = False) -> int:
     run = Run(Path(run_dir).resolve())
     store = RunStore(run.dir.parent.parent)
@@ -62,11 +93,7 @@ def main(run_dir: Path, resume: bool = False) -> int:
             return 130
         store.set_state(run, "queued", **this_process(), queue_position=store.queue_position(run))
         slot = wait_for_slot(store, run)
-        config = TrainConfig.from_dict(run.config())
-        data = run.path("data")
-        test = pd.read_parquet(data / "test.parquet") if (data / "test.parquet").exists() else None
-        run_training(run, config, pd.read_parquet(data / "train.parquet"), pd.read_parquet(data / "validation.parquet"),
-                     run.labels(), test=test, store=store, resume=resume, echo=True)
+        train_prepared(run, store, resume)
         slot.close()
     except RunCancelled:
         if run.status().get("state") in ("queued", "running"):

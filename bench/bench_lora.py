@@ -1,0 +1,80 @@
+"""LoRA vs full fine-tuning, both ClassiTune's, same model, data and epochs: samples/s, peak memory, accuracy.
+
+    python bench/bench_lora.py [--rows 2000] [--epochs 2] [--rounds 2]
+
+Rotten Tomatoes: a shuffled slice of the training split, scored on the official 1,066-review
+validation split. Each fine-tune runs in its own process (peak memory is that process's max
+RSS on CPU, peak allocated memory on GPU); the two alternate for ``--rounds`` rounds and the
+medians are reported, since a shared 2-core machine is noisy from minute to minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from common import SHARED, machine
+
+
+def one(method: str, rows: int, epochs: float) -> dict:
+    import torch
+
+    from trainer.config import TrainConfig
+    from trainer.data import length_stats
+    from trainer.runs import Run
+    from trainer.train import run_training
+
+    train = pd.read_csv(SHARED / "rotten_tomatoes" / "train.csv").sample(frac=1.0, random_state=0).head(rows)
+    validation = pd.read_csv(SHARED / "rotten_tomatoes" / "validation.csv")
+    labels = sorted(train["label"].astype(str).unique())
+    ids = {name: i for i, name in enumerate(labels)}
+    frames = [pd.DataFrame({"text": f["text"], "label": f["label"].astype(str).map(ids)}) for f in (train, validation)]
+    max_length = length_stats(train["text"].tolist(), None)["suggested_max_length"]
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Run(Path(tmp) / method)
+        run.dir.mkdir()
+        status = run_training(run, TrainConfig(method=method, epochs=epochs, max_length=max_length), *frames, labels)
+    if torch.cuda.is_available():
+        peak_mb = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"samples_per_second": len(train) * epochs / status["train_seconds"], "train_seconds": status["train_seconds"],
+            "accuracy": status["best"]["accuracy"], "peak_memory_mb": round(peak_mb)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--epochs", type=float, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--one", choices=["full", "lora"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.rows, args.epochs)))
+        return
+    results: dict[str, list[dict]] = {"full": [], "lora": []}
+    for _ in range(args.rounds):
+        for method in results:
+            out = subprocess.run([sys.executable, __file__, "--one", method, "--rows", str(args.rows),
+                                  "--epochs", str(args.epochs)], capture_output=True, text=True, check=True)
+            results[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    medians = {m: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for m, runs in results.items()}
+    print(json.dumps({"machine": machine(), "rows": args.rows, "epochs": args.epochs, "runs": results,
+                      "median": medians,
+                      "lora_over_full_samples_per_second": medians["lora"]["samples_per_second"]
+                      / medians["full"]["samples_per_second"],
+                      "lora_minus_full_accuracy_points": 100 * (medians["lora"]["accuracy"] - medians["full"]["accuracy"]),
+                      "lora_over_full_peak_memory": medians["lora"]["peak_memory_mb"] / medians["full"]["peak_memory_mb"]},
+                     indent=1))
+
+
+if __name__ == "__main__":
+    main()
