@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from trainer.errors import UserError
-from trainer.runs import Run, RunStore
+from trainer.runs import Run, RunStore, this_process
 from trainer.worker import estimate_gpu_seconds, train_prepared
 
 
@@ -35,6 +35,8 @@ def _duration(run_dir: str, resume: bool) -> int:
 
 def _train(run_dir: str, resume: bool) -> None:
     run = Run(Path(run_dir))
+    if run.status().get("state") == "cancelled":  # cancelled while waiting for the slot
+        return
     try:
         train_prepared(run, RunStore(run.dir.parent.parent), resume)
     except UserError:
@@ -54,6 +56,7 @@ def gpu_slot_launcher():
                        f"gives here. Train fewer epochs or rows, or run the app on dedicated hardware.")
             RunStore(run.dir.parent.parent).set_state(run, "failed", error=message)
             raise UserError(message)
+        run.update_status(**this_process())  # the app holds the run until the slot's process takes it over
         # The request's context goes with the thread: ZeroGPU reads the visitor's quota from it.
         threading.Thread(target=contextvars.copy_context().run, args=(train, str(run.dir), resume),
                          name=f"zerogpu-{run.id}", daemon=True).start()

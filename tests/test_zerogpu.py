@@ -22,7 +22,7 @@ EXAMPLE = str(ROOT / "assets" / "banking77_sample.csv")
 def test_a_run_trains_in_the_gpu_slot(data_root):
     service = Service(data_root, standby=True, gpu_slot=gpu_slot_launcher())
     assert not service.supervisor.standby  # no CPU training on ZeroGPU, so no standby worker either
-    run = service.start("zoe", EXAMPLE, TrainConfig(epochs=2, evals_per_epoch=1))
+    run = service.start("zoe", EXAMPLE, TrainConfig(epochs=1, evals_per_epoch=1))
     deadline = time.time() + 300
     while run.status().get("state") in ("queued", "running") and time.time() < deadline:
         time.sleep(0.5)

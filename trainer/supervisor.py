@@ -178,7 +178,7 @@ class Supervisor:
             if not status.get("pid") and time.time() - (status.get("created") or 0) < STARTUP_GRACE_SECONDS:
                 continue  # just created, its worker is being launched
             if not worker_alive(status):
-                self.store.set_state(run, "interrupted", error="The app restarted while this run was in progress. "
-                                     "Resume it to continue from its last checkpoint.")
+                self.store.set_state(run, "interrupted", error="The run stopped before it finished (the app restarted, or its "
+                                     "GPU slot ended). Resume it to continue from its last checkpoint.")
                 recovered.append(run.id)
         return recovered
