@@ -24,7 +24,7 @@ def service() -> Service:
     if _service is None:
         from .zerogpu import gpu_slot_launcher, on_zerogpu
 
-        # A standby worker makes Start train within seconds; CLASSITUNE_STANDBY_WORKER=0 saves its ~0.5 GB.
+        # A standby worker makes Start train within seconds; CLASSITUNE_STANDBY_WORKER=0 saves its ~0.55 GB.
         _service = Service(standby=os.environ.get("CLASSITUNE_STANDBY_WORKER", "1") != "0",
                            gpu_slot=gpu_slot_launcher() if on_zerogpu() else None)
     return _service
