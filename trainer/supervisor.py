@@ -95,7 +95,9 @@ class Supervisor:
             if not self.standby or self._procs or (standby is not None and standby.poll() is None):
                 return
         if standby is not None and standby.returncode != 0:
-            self.standby = False  # it crashed on start-up (see standby.log); workers start from scratch instead
+            self.standby = False  # workers start from scratch instead
+            log.warning("standby worker exited with code %s (see %s); not starting another",
+                        standby.returncode, self.store.root / "standby.log")
             return
         if any(row["state"] in ACTIVE for row in self.store.list()):
             return
