@@ -68,8 +68,8 @@ class Supervisor:
         proc = self._hand_over(run, resume)
         if proc is None:
             command = ["worker", "--run-dir", str(run.dir)] + (["--resume"] if resume else [])
-            with open(run.path("train.log"), "a") as log:
-                proc = _worker(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            with open(run.path("train.log"), "a") as output:
+                proc = _worker(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if resume:
             self.store.set_state(run, "queued", error=None)
         run.update_status(pid=proc.pid, pid_start=process_start(proc.pid))
@@ -101,8 +101,8 @@ class Supervisor:
             return
         if any(row["state"] in ACTIVE for row in self.store.list()):
             return
-        with open(self.store.root / "standby.log", "w") as log:
-            proc = _worker(["standby"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, text=True)
+        with open(self.store.root / "standby.log", "w") as output:
+            proc = _worker(["standby"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=output, text=True)
         with self._lock:
             self._standby = proc
 
