@@ -80,6 +80,26 @@ def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch)
     assert idle.wait(timeout=60) == 0
 
 
+def test_a_standby_that_crashes_on_start_up_falls_back_to_fresh_workers(data_root, monkeypatch, caplog):
+    import trainer.supervisor as supervisor_module
+
+    real_worker = supervisor_module._worker
+
+    def broken_standby(command, **streams):
+        if command == ["standby"]:  # as if its imports failed
+            return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"], **streams)
+        return real_worker(command, **streams)
+
+    monkeypatch.setattr(supervisor_module, "_worker", broken_standby)
+    service = Service(data_root, standby=True)
+    wait_for(lambda: not service.supervisor.standby, timeout=30)
+    assert "standby worker exited with code 3" in caplog.text
+    run = service.start("gus", EXAMPLE, TrainConfig(epochs=50))
+    assert b"worker" in open(f"/proc/{run.status()['pid']}/cmdline", "rb").read()
+    wait(run, lambda s: s["state"] == "running")
+    assert service.cancel(run.id, "gus")["state"] == "cancelled"
+
+
 def wait_for(get, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
