@@ -22,40 +22,28 @@ import threading
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from common import SHARED, machine
+from bench_train import ours
+from common import machine, rotten_tomatoes
 
 
 def one(method: str, rows: int, epochs: float) -> dict:
     import torch
 
-    from trainer.config import TrainConfig
-    from trainer.data import length_stats
     from trainer.runs import Run
-    from trainer.train import run_training
 
-    train = pd.read_csv(SHARED / "rotten_tomatoes" / "train.csv").sample(frac=1.0, random_state=0).head(rows)
-    validation = pd.read_csv(SHARED / "rotten_tomatoes" / "validation.csv")
-    labels = sorted(train["label"].astype(str).unique())
-    ids = {name: i for i, name in enumerate(labels)}
-    frames = [pd.DataFrame({"text": f["text"], "label": f["label"].astype(str).map(ids)}) for f in (train, validation)]
-    max_length = length_stats(train["text"].tolist(), None)["suggested_max_length"]
+    train, validation = rotten_tomatoes(rows)
     with tempfile.TemporaryDirectory() as tmp:
-        run = Run(Path(tmp) / method)
-        run.dir.mkdir()
         peak = {"base_mb": None, "rss_mb": 0.0, "done": False}
-        sampler = threading.Thread(target=_sample_training_rss, args=(run, peak))
+        sampler = threading.Thread(target=_sample_training_rss, args=(Run(Path(tmp) / f"ours-{method}"), peak))
         sampler.start()
-        status = run_training(run, TrainConfig(method=method, epochs=epochs, max_length=max_length), *frames, labels)
+        result = ours(train, validation, epochs, method, Path(tmp))
         peak["done"] = True
         sampler.join()
     if torch.cuda.is_available():
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak_mb = peak["rss_mb"] - (peak["base_mb"] or 0.0)
-    return {"samples_per_second": len(train) * epochs / status["train_seconds"], "train_seconds": status["train_seconds"],
-            "accuracy": status["best"]["accuracy"], "memory_mb": round(peak_mb)}
+    return {**result, "memory_mb": round(peak_mb)}
 
 
 def _sample_training_rss(run, peak: dict) -> None:

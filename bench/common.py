@@ -21,6 +21,12 @@ def sst2(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     return train.reset_index(drop=True), pd.read_csv(SHARED / "sst2" / "validation.csv")
 
 
+def rotten_tomatoes(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``rows`` shuffled Rotten Tomatoes training reviews and the official 1,066-review validation split."""
+    train = pd.read_csv(SHARED / "rotten_tomatoes" / "train.csv").sample(frac=1.0, random_state=seed).head(rows)
+    return train.reset_index(drop=True), pd.read_csv(SHARED / "rotten_tomatoes" / "validation.csv")
+
+
 def machine() -> str:
     import torch
 

@@ -29,11 +29,12 @@ def slot_limit_seconds() -> int:
     return int(os.environ.get("CLASSITUNE_ZEROGPU_MAX_SECONDS", "300"))
 
 
-def _duration(run_dir: str, resume: bool) -> int:
-    return min(slot_limit_seconds(), estimate_gpu_seconds(Run(Path(run_dir))))
+def _duration(run_dir: str, resume: bool, seconds: int) -> int:
+    return seconds  # ZeroGPU calls this with the GPU function's own arguments
 
 
-def _train(run_dir: str, resume: bool) -> None:
+def _train(run_dir: str, resume: bool, seconds: int) -> None:
+    """The GPU function; ``seconds`` (the run's estimate) is there for ``_duration`` to size the slot."""
     run = Run(Path(run_dir))
     if run.status().get("state") == "cancelled":  # cancelled while waiting for the slot
         return
@@ -58,7 +59,7 @@ def gpu_slot_launcher():
             raise UserError(message)
         run.update_status(**this_process())  # the app holds the run until the slot's process takes it over
         # The request's context goes with the thread: ZeroGPU reads the visitor's quota from it.
-        threading.Thread(target=contextvars.copy_context().run, args=(train, str(run.dir), resume),
+        threading.Thread(target=contextvars.copy_context().run, args=(train, str(run.dir), resume, needed),
                          name=f"zerogpu-{run.id}", daemon=True).start()
 
     return launch
