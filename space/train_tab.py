@@ -92,7 +92,7 @@ def _config(model, method, epochs, learning_rate, batch_size, max_length, text_c
 def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     gr.Markdown(f"**Hardware**: {html.escape(service().hardware.get('description', 'unknown'))}", elem_id="hardware")
     with gr.Row():
-        model = gr.Dropdown(MODELS, value="default", label="Model (or type any Hub id / local path)",
+        model = gr.Dropdown(MODELS, value="default", label="Model (or type any Hub id; local folders: the CLI)",
                             allow_custom_value=True, scale=2)
         method = gr.Radio(["full", "lora"], value="full", label="Method", info="full fine-tune or LoRA adapters")
         epochs = gr.Number(value=3, label="Epochs", minimum=0.1, maximum=100, elem_id="epochs")
