@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from trainer.data import detect_columns, fetch_hub_dataset, read_table
+from trainer.data import detect_columns, read_table
 from trainer.errors import UserError
+from trainer.hub_data import fetch_hub_dataset
+from trainer.service import intake_limits
 
 from . import charts
 from .common import service, user_errors
@@ -72,7 +75,12 @@ def validate(path: str | None, text_column: str | None, label_column: str | None
 
 @user_errors
 def load_hub_dataset(dataset_id: str, split: str):
-    return str(fetch_hub_dataset(dataset_id, split, Path(tempfile.mkdtemp(prefix="hub-"))))
+    folder = Path(tempfile.mkdtemp(prefix="hub-"))
+    try:
+        return str(fetch_hub_dataset(dataset_id, split, folder, max_rows=intake_limits().max_rows))
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def build() -> DataTab:

@@ -64,3 +64,37 @@ def wait_for_state(client, run_id: str, states: tuple[str, ...] = FINISHED, time
             return status
         time.sleep(0.5)
     raise TimeoutError(f"run {run_id} still {status['state']} after {timeout:.0f} s")
+
+
+def fn_index_of(url: str, button_label: str) -> int:
+    """The index of the event a button triggers, read from the app's public /config (private events included)."""
+    import json
+
+    config = json.loads(urllib.request.urlopen(f"{url}/config", timeout=10).read())
+    ids = {c["id"] for c in config["components"] if c.get("props", {}).get("value") == button_label}
+    for index, dependency in enumerate(config["dependencies"]):
+        if any(target[0] in ids for target in dependency.get("targets", [])):
+            return dependency.get("id", index)
+    raise LookupError(f"no event is triggered by a button labelled {button_label!r}")
+
+
+def call_by_fn_index(url: str, fn_index: int, data: list, timeout: float = 60) -> dict:
+    """Call any event, private ones included, the raw way a script can: queue/join, then read the event stream.
+
+    Returns the final message: ``{"success": True, "output": {"data": [...]}}`` or ``{"success": False, ...}``.
+    """
+    import json
+    import uuid
+
+    import httpx
+
+    session = uuid.uuid4().hex
+    httpx.post(f"{url}/gradio_api/queue/join", timeout=timeout,
+               json={"data": data, "fn_index": fn_index, "session_hash": session}).raise_for_status()
+    with httpx.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}, timeout=timeout) as sse:
+        for line in sse.iter_lines():
+            if line.startswith("data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return message
+    raise RuntimeError("the event stream ended without a result")

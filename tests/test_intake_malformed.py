@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pandas as pd
+from pathlib import Path
+
 import pytest
 
 from trainer.data import IntakeLimits, load_dataset_file
@@ -275,9 +277,25 @@ def test_cli_validate_user_error_is_one_line_exit_2(tmp_path):
 
 
 def test_hub_dataset_unreachable_says_so(tmp_path):
-    from trainer.data import fetch_hub_dataset
+    from trainer.hub_data import fetch_hub_dataset
 
     with pytest.raises(UserError, match="Could not load 'someone/some-dataset'.*unreachable"):
-        fetch_hub_dataset("someone/some-dataset", "train", tmp_path)
+        fetch_hub_dataset("someone/some-dataset", "train", tmp_path, max_rows=100)
     with pytest.raises(UserError, match="Type a Hub dataset id"):
-        fetch_hub_dataset("  ", "train", tmp_path)
+        fetch_hub_dataset("  ", "train", tmp_path, max_rows=100)
+
+
+@pytest.mark.parametrize("name", ["runs", "alice/data", "tests", "/etc", "./runs", "../shared/datasets/sst2", "csv", "parquet",
+                                  "a/b/c", "trainer/..", str(Path.home())])
+def test_hub_dataset_box_refuses_paths_and_builders(tmp_path, monkeypatch, name):
+    """Anything that is, or could resolve to, a local folder or a packaged loader never reaches load_dataset."""
+    from trainer.hub_data import fetch_hub_dataset
+
+    (tmp_path / "runs").mkdir()  # the app's default data root, relative to where it runs
+    (tmp_path / "alice" / "data").mkdir(parents=True)  # a folder whose name has the shape of a Hub id
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(UserError, match="is not a Hugging Face Hub dataset id"):
+        fetch_hub_dataset(name, "train", tmp_path, max_rows=100)
+    with pytest.raises(UserError, match="is not a split name"):
+        fetch_hub_dataset("someone/some-dataset", "../train", tmp_path, max_rows=100)

@@ -19,7 +19,7 @@ from gradio_client import Client, handle_file
 
 from conftest import ROOT
 from hostile_corpus import COLUMN_HINTS, corpus
-from live import UPLOAD_LIMIT_MB, launch_app, stop_app
+from live import UPLOAD_LIMIT_MB, call_by_fn_index, fn_index_of, launch_app, stop_app
 
 sys.path.insert(0, str(ROOT / "bench"))
 from load_predict import EXAMPLE, TOKEN, hammer, load_during_training, wait  # noqa: E402
@@ -235,3 +235,17 @@ def test_data_tab_token_lengths_refuse_local_model_paths(data_root):
         with pytest.raises(UserError, match="not accepted here"):
             service.validate(str(EXAMPLE), model=name)
     assert service.validate(str(EXAMPLE), model="default").report.length["suggested_max_length"] > 0
+
+
+def test_hub_dataset_box_cannot_read_local_folders(live_app, alice, trained):
+    """The private "Load from the Hub" event, called raw by fn_index with folder paths, returns no rows of anyone's."""
+    root, run_id = live_app["root"], trained["run_alone"]
+    index = fn_index_of(live_app["url"], "Load from the Hub")
+    for dataset_id in (str(root / "runs" / run_id / "data"), str(root / "runs"), str(root), "../runs", "csv", "tests"):
+        for split in ("train", "validation"):
+            message = call_by_fn_index(live_app["url"], index, [dataset_id, split])
+            assert message.get("success") is False, (dataset_id, str(message)[:300])
+            error = str(message.get("output", {}).get("error") or message)
+            assert "not a Hugging Face Hub dataset id" in error and "Traceback" not in error, error
+    message = call_by_fn_index(live_app["url"], index, ["someone/some-dataset", "../../train"])
+    assert "not a split name" in str(message.get("output", {}).get("error"))

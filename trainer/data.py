@@ -590,25 +590,3 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
         length=lengths, warnings=warnings, validation_file=validation_info)
     return Intake(train=finish(train), validation=finish(validation),
                   test=finish(test) if test is not None and len(test) else None, labels=labels, report=report)
-
-
-def fetch_hub_dataset(dataset_id: str, split: str, folder: Path) -> Path:
-    """Download a Hub dataset split with ``datasets`` and write it as Parquet for intake (label ids become names)."""
-    dataset_id = (dataset_id or "").strip()
-    if not dataset_id:
-        raise UserError("Type a Hub dataset id such as 'cornell-movie-review-data/rotten_tomatoes'.")
-    try:
-        from datasets import load_dataset
-
-        dataset = load_dataset(dataset_id, split=split or "train")
-    except Exception as exc:  # offline, unknown id, gated, bad split: all mean "could not load"
-        raise UserError(f"Could not load {dataset_id!r} (split {split!r}) from the Hugging Face Hub: "
-                        f"{type(exc).__name__}. The Hub may be unreachable from this machine; upload a file instead."
-                        ) from exc
-    frame = dataset.to_pandas()
-    for name, feature in dataset.features.items():
-        if hasattr(feature, "int2str"):
-            frame[name] = frame[name].map(feature.int2str)
-    path = folder / f"{dataset_id.replace('/', '__')}-{split}.parquet"
-    frame.to_parquet(path)
-    return path
