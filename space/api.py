@@ -97,11 +97,12 @@ def list_runs(profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken
 def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False,
             profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
             request: gr.Request = None) -> list:
-    """Classify texts with a run's tuned model (its run id), ``base:<run id>``, or a Hub classifier id.
+    """Classify texts with a run's model (its run id), ``tuned:<run id>``, ``base:<run id>``, or a Hub classifier id.
 
     Args:
         texts: a list of strings, or one string with one text per line.
-        model: a run id, "base:<run id>", or a Hub model id.
+        model: a run id (the model the run uses: the better of its fine-tuned model and quick baseline on
+            validation, unless you chose with choose_model), "tuned:<run id>", "base:<run id>", or a Hub model id.
         top_k: how many ranked labels to return per text.
         compare_with_base: also return the base model's label per text (run ids only).
     Returns:
@@ -113,15 +114,31 @@ def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False
         raise UserError("model must be a run id, \"base:<run id>\" or a Hub model id.")
     results = service().predict(model, texts, owner, top_k=_top_k(top_k))
     if compare_with_base and "/" not in model and not model.startswith("base:"):
+        model = model.removeprefix("tuned:")
         for result, base in zip(results, service().predict(f"base:{model}", texts, owner, top_k=1)):
             result.update(base_label=base["label"], base_confidence=base["confidence"])
     return results
 
 
 @user_errors
+def choose_model(run_id: str, which: str, profile: gr.OAuthProfile | None = None,
+                 oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
+    """Choose which of a finished run's models Predict (by run id) and Publish use; returns the run's status.
+
+    Args:
+        run_id: a finished run.
+        which: "tuned" (the fine-tuned model) or "baseline" (frozen encoder + logistic regression).
+    Returns:
+        The run's status, with chosen_model and the run's recommendation.
+    """
+    return service().choose(run_id, owner_key(None, profile, request, oauth_token), which)
+
+
+@user_errors
 def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = False, adapter_only: bool = False,
-                license: str = "apache-2.0", widget_examples: bool = False, profile: gr.OAuthProfile | None = None,
-                oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
+                license: str = "apache-2.0", widget_examples: bool = False, model_choice: str = "",
+                profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
+                request: gr.Request = None) -> dict:
     """Push a finished run's model and model card to the Hub; returns the repo URL and commit.
 
     Args:
@@ -133,12 +150,13 @@ def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = Fals
         adapter_only: push the LoRA adapter instead of the merged model.
         license: the model's license.
         widget_examples: use three validation texts as widget examples.
+        model_choice: "tuned" or "baseline" (published in SetFit format); empty for the run's chosen model.
     """
     from trainer.publish import PublishOptions, push
 
     run = service().run(run_id, owner_key(None, profile, request, oauth_token))
     options = PublishOptions(repo_id=repo_id, private=private, adapter_only=adapter_only, license=license,
-                             widget_examples=widget_examples)
+                             widget_examples=widget_examples, model=model_choice or "")
     return push(run, options, publish_token(token, oauth_token))
 
 
@@ -165,6 +183,8 @@ def build() -> None:
         adapter_only = gr.Checkbox(label="adapter_only")
         license = gr.Textbox(label="license", value="apache-2.0")
         widget_examples = gr.Checkbox(label="widget_examples")
+        which = gr.Textbox(label="which")
+        model_choice = gr.Textbox(label="model_choice")
         pushed = gr.JSON(label="result")
         trigger = gr.Button(visible=False)
     endpoints = [
@@ -174,7 +194,8 @@ def build() -> None:
         (cancel_run, [run_id], status),
         (list_runs, [], runs),
         (predict, [texts, model, top_k, compare], predictions),
-        (push_to_hub, [run_id, repo_id, token, private, adapter_only, license, widget_examples], pushed),
+        (choose_model, [run_id, which], status),
+        (push_to_hub, [run_id, repo_id, token, private, adapter_only, license, widget_examples, model_choice], pushed),
     ]
     for fn, inputs, output in endpoints:
         trigger.click(fn, inputs, output, api_name=fn.__name__, api_description=fn.__doc__.split("\n")[0],

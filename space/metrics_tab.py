@@ -7,10 +7,11 @@ import json
 import gradio as gr
 import pandas as pd
 
+from trainer.choice import BASELINE, TUNED, chosen_model
 from trainer.errors import UserError
 
 from . import charts
-from .common import owner_key, service
+from .common import owner_key, service, user_errors
 from .train_tab import TrainTab, run_choices
 
 
@@ -31,7 +32,8 @@ def curves(run_ids: list[str], owner: str):
 
 def details(run_id: str | None, normalise: bool, owner: str):
     """Confusion matrix, per-class table, misclassified examples and baseline vs fine-tuned for one run."""
-    empty = (charts.empty("Confusion matrix (pick a finished run)"), None, None, None)
+    empty = (charts.empty("Confusion matrix (pick a finished run)"), None, None, None,
+             gr.update(value=None, interactive=False), "")
     if not run_id:
         return empty
     try:
@@ -52,7 +54,18 @@ def details(run_id: str | None, normalise: bool, owner: str):
     predictions = pd.read_csv(run.path("eval_predictions.csv"), dtype={"text": str}, keep_default_na=False)
     wrong = predictions[predictions["true_label"] != predictions["predicted_label"]]
     wrong = wrong.sort_values("confidence", ascending=False).head(200)
-    return charts.confusion_chart(evaluation, normalise), per_class, wrong, comparison
+    note = (status.get("recommended") or {}).get("message", "")
+    choice = gr.update(value=chosen_model(status), interactive=bool(status.get("baseline")))
+    return charts.confusion_chart(evaluation, normalise), per_class, wrong, comparison, choice, note
+
+
+@user_errors
+def choose(run_id: str | None, which: str, owner: str) -> str:
+    if not run_id:
+        raise UserError("Pick a finished run first.")
+    status = service().choose(run_id, owner, which)
+    used = "the quick baseline" if which == BASELINE else "the fine-tuned model"
+    return f"{(status.get('recommended') or {}).get('message', '')} **Now using {used}** for Predict and Publish."
 
 
 def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
@@ -70,6 +83,10 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
         normalise = gr.Checkbox(label="Normalise rows", value=False, scale=1)
     comparison = gr.Dataframe(label="Quick baseline vs fine-tuned (validation)", interactive=False,
                               elem_id="baseline-comparison")
+    with gr.Row():
+        choice = gr.Radio([("fine-tuned model", TUNED), ("quick baseline", BASELINE)], value=None, interactive=False,
+                          label="Model this run uses in Predict, the API and Publish", elem_id="model-choice", scale=1)
+        choice_note = gr.Markdown(elem_id="choice-note")
     confusion = gr.Plot(label="Confusion matrix", elem_id="confusion-matrix")
     per_class = gr.Dataframe(label="Per class", interactive=False)
     wrong = gr.Dataframe(label="Misclassified validation examples (most confident first)", interactive=False,
@@ -102,7 +119,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
             state = None
         key = (run_id, state, normalise_rows)
         if key == last:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
         return *details(run_id, normalise_rows, owner), key
 
     private = dict(api_visibility="private")
@@ -110,7 +127,8 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     for trigger in (refresh.click, page.select):  # redraw everything when the tab is opened or refreshed
         trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private).then(
             draw_curves, [selected, browser_id], [loss, quality, lr], **private).then(
-            draw_details, [detail_run, normalise, browser_id], [confusion, per_class, wrong, comparison], **private)
+            draw_details, [detail_run, normalise, browser_id], [confusion, per_class, wrong, comparison, choice, choice_note],
+            **private)
     selected.change(draw_curves, [selected, browser_id], [loss, quality, lr], **private)
     drawn = gr.State(None)
 
@@ -124,7 +142,12 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
 
     timer.tick(curves_if_changed, [selected, drawn, browser_id], [loss, quality, lr, drawn], show_progress="hidden",
                **private)
-    detail_outputs = [confusion, per_class, wrong, comparison, shown]
+    detail_outputs = [confusion, per_class, wrong, comparison, choice, choice_note, shown]
+
+    def on_choose(run_id, which, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        return choose(run_id, which, owner_key(browser, profile, request))
+
+    choice.input(on_choose, [detail_run, choice, browser_id], choice_note, **private)
     for trigger in (detail_run.change, normalise.change):
         trigger(details_if_changed, [detail_run, normalise, shown, browser_id], detail_outputs, **private)
     timer.tick(details_if_changed, [detail_run, normalise, shown, browser_id], detail_outputs, show_progress="hidden",

@@ -30,13 +30,13 @@ def suggest_repo(run_id: str | None, typed: str | None, browser: str | None, pro
 
 @user_errors
 def publish(run_id: str | None, repo_id: str, typed: str | None, private: bool, adapter_only: bool, license: str,
-            widget_examples: bool, browser: str | None, profile: gr.OAuthProfile | None = None,
+            widget_examples: bool, which: str, browser: str | None, profile: gr.OAuthProfile | None = None,
             oauth: gr.OAuthToken | None = None, request: gr.Request = None):
     if not run_id:
         raise UserError("Pick a finished run to publish.")
     run = service().run(run_id, owner_key(browser, profile, request))
     options = PublishOptions(repo_id=(repo_id or "").strip(), private=private, adapter_only=adapter_only,
-                             license=license, widget_examples=widget_examples)
+                             license=license, widget_examples=widget_examples, model=which or "")
     result = push(run, options, publish_token(typed, oauth))
     url = html.escape(result["url"])
     return f"✅ Pushed to <a href='{url}' target='_blank'>{url}</a> (commit {result['commit'][:10]})."
@@ -64,6 +64,9 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
         adapter_only = gr.Checkbox(label="LoRA adapter only (default: the merged model)", value=False)
         license = gr.Dropdown(list(LICENSES), value="apache-2.0", label="License (the base model's by default)")
         widget_examples = gr.Checkbox(label="Use 3 of my validation texts as widget examples", value=False)
+    which = gr.Radio([("the model the run uses (Metrics tab)", ""), ("fine-tuned model", "tuned"),
+                      ("quick baseline, in SetFit format", "baseline")], value="", label="Model to publish",
+                     elem_id="publish-which")
     with gr.Row():
         push_button = gr.Button("Push to the Hub", variant="primary")
         demo_button = gr.Button("Create a demo Space")
@@ -77,6 +80,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     private_api = dict(api_visibility="private")
     page.select(populate, [browser_id, run], run, **private_api)
     suggest.click(suggest_repo, [run, token, browser_id], repo_id, **private_api)
-    push_button.click(publish, [run, repo_id, token, private, adapter_only, license, widget_examples, browser_id],
+    push_button.click(publish, [run, repo_id, token, private, adapter_only, license, widget_examples, which,
+                                browser_id],
                       result, **private_api)
     demo_button.click(demo, [repo_id, token, private], result, **private_api)

@@ -71,6 +71,16 @@ def progress_html(status: dict) -> str:
         result = (f"<div>Fine-tuned: accuracy <b>{best['accuracy']:.3f}</b>, macro-F1 <b>{best['macro_f1']:.3f}</b>"
                   + (f" · quick baseline: accuracy {base['accuracy']:.3f}, macro-F1 {base['macro_f1']:.3f}" if base else "")
                   + "</div>")
+    resolved = status.get("config_resolved") or {}
+    if resolved.get("why"):
+        used = (f"epochs {resolved['epochs']:g}, batch {resolved['batch_size']}, learning rate "
+                f"{resolved['learning_rate']:g} (head {resolved['head_learning_rate']:g}), max length "
+                f"{resolved.get('max_length')}, {resolved.get('precision')}, head from a {resolved.get('head_init')} "
+                f"start, pooling {resolved.get('pooling')}, class weights {'on' if resolved.get('class_weights') else 'off'}")
+        why = "; ".join(f"{k}: {v}" for k, v in resolved["why"].items())
+        result += f"<div id='resolved-settings' title='{html.escape(why)}'>Settings used: {html.escape(used)}</div>"
+    if status.get("recommended"):
+        result += f"<div id='recommendation'>{html.escape(status['recommended']['message'])}</div>"
     error = f"<div class='run-error'>{html.escape(status['error'])}</div>" if status.get("error") else ""
     return (f"<div id='run-progress' data-state='{html.escape(state)}'>"
             f"<progress max='100' value='{percent:.1f}' style='width:100%'></progress>"
@@ -80,7 +90,7 @@ def progress_html(status: dict) -> str:
 def _config(model, method, epochs, learning_rate, batch_size, max_length, text_column, label_column, warmup_ratio,
             weight_decay, evals_per_epoch, patience, class_weights, freeze_embeddings, precision, seed,
             validation_fraction, lora_r, lora_alpha, lora_dropout, lora_targets) -> TrainConfig:
-    return TrainConfig(model=model or "default", method=method, epochs=epochs, learning_rate=learning_rate or None,
+    return TrainConfig(model=model or "default", method=method, epochs=epochs or None, learning_rate=learning_rate or None,
                        batch_size=batch_size or None, max_length=max_length or None, text_column=text_column or None,
                        label_column=label_column or None, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
                        evals_per_epoch=evals_per_epoch, early_stopping_patience=patience, class_weights=class_weights,
@@ -95,10 +105,11 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         model = gr.Dropdown(MODELS, value="default", label="Model (or type any Hub id; local folders: the CLI)",
                             allow_custom_value=True, scale=2)
         method = gr.Radio(["full", "lora"], value="full", label="Method", info="full fine-tune or LoRA adapters")
-        epochs = gr.Number(value=3, label="Epochs", minimum=0.1, maximum=100, elem_id="epochs")
+        epochs = gr.Number(value=0, label="Epochs (0 = from the data's size)", minimum=0, maximum=100,
+                           elem_id="epochs")
     with gr.Row():
         learning_rate = gr.Number(value=0, label="Learning rate (0 = per-method default)")
-        batch_size = gr.Number(value=0, label="Batch size (0 = auto for the hardware)", precision=0)
+        batch_size = gr.Number(value=0, label="Batch size (0 = auto: data size and hardware)", precision=0)
         max_length = gr.Number(value=0, label="Max length (0 = from the data)", precision=0)
     with gr.Accordion("Advanced", open=False):
         with gr.Row():

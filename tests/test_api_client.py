@@ -19,7 +19,7 @@ def client(live_app):
 def test_endpoints_are_listed(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert {"/validate_dataset", "/start_training", "/run_status", "/cancel_run", "/list_runs", "/predict",
-            "/push_to_hub"} <= names
+            "/push_to_hub", "/choose_model"} <= names
 
 
 def test_validate_dataset(client):
@@ -51,6 +51,19 @@ def test_train_status_list_predict_and_isolation(client, live_app):
     assert [r["label"] for r in results] == ["card_arrival", "exchange_rate"]
     assert len(results[0]["top_k"]) == 2 and "base_label" in results[0]
 
+    # The run says which of its two models is better on validation, and the caller can switch between them.
+    assert final["recommended"]["model"] in ("tuned", "baseline") and final["recommended"]["message"]
+    texts = ["my card payment was declined", "how do I top up by bank transfer?"]
+    confidences = {name: [r["confidence"] for r in client.predict(texts, name, 1, False, api_name="/predict")]
+                   for name in (f"tuned:{run_id}", f"base:{run_id}")}
+    assert confidences[f"tuned:{run_id}"] != confidences[f"base:{run_id}"]
+    for which, name in (("baseline", f"base:{run_id}"), ("tuned", f"tuned:{run_id}")):
+        assert client.predict(run_id, which, api_name="/choose_model")["chosen_model"] == which
+        used = [r["confidence"] for r in client.predict(texts, run_id, 1, False, api_name="/predict")]
+        assert used == confidences[name], which
+    with pytest.raises(Exception, match="not one of 'tuned'"):
+        client.predict(run_id, "best", api_name="/choose_model")
+
     with pytest.raises(Exception, match="No Hugging Face token"):
         client.predict(run_id, "alice/model", "", False, False, "apache-2.0", False, api_name="/push_to_hub")
 
@@ -60,6 +73,8 @@ def test_train_status_list_predict_and_isolation(client, live_app):
         other.predict(run_id[:-4] + "AAAA", api_name="/run_status")
     with pytest.raises(Exception, match="not a valid run id"):
         other.predict("../../etc", api_name="/cancel_run")
+    with pytest.raises(Exception, match="not found among your runs"):
+        other.predict(run_id, "baseline", api_name="/choose_model")
 
 
 def test_cancel_run(client):

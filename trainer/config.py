@@ -11,6 +11,8 @@ from .errors import UserError
 METHODS = ("full", "lora")
 DEFAULT_LR = {"full": 1e-4, "lora": 1e-3}
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+HEAD_INITS = ("probe", "random")
+POOLINGS = ("auto", "mean", "cls")
 BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}
 
 
@@ -20,8 +22,11 @@ class TrainConfig:
 
     model: str = "default"
     method: str = "full"
-    epochs: float = 3.0
+    epochs: float | None = None  # None: chosen from the data's size (schedule.py)
     learning_rate: float | None = None
+    head_learning_rate: float | None = None  # None: 10x the body's for full fine-tunes (schedule.py)
+    head_init: str = "probe"  # "probe": a logistic regression on frozen features (warm_start.py); "random"
+    pooling: str = "auto"  # "auto": mean for sentence-transformers trained with it (mean_pooling.py), else the model's
     batch_size: int | None = None
     max_length: int | None = None
     warmup_ratio: float = 0.06
@@ -74,8 +79,12 @@ class TrainConfig:
                 raise UserError(f"Invalid setting {name}={getattr(self, name)!r}: {rule}.")
 
         need(self.method in METHODS, "method", "use 'full' or 'lora'")
-        need(0 < self.epochs <= 100, "epochs", "use a number between 0 and 100")
+        need(self.epochs is None or 0 < self.epochs <= 100, "epochs", "use a number between 0 and 100, or leave empty for auto")
         need(self.learning_rate is None or 0 < self.learning_rate < 1, "learning_rate", "use a value such as 5e-5")
+        need(self.head_learning_rate is None or 0 < self.head_learning_rate < 1, "head_learning_rate",
+             "use a value such as 1e-3, or leave empty for auto")
+        need(self.head_init in HEAD_INITS, "head_init", f"use one of {', '.join(HEAD_INITS)}")
+        need(self.pooling in POOLINGS, "pooling", f"use one of {', '.join(POOLINGS)}")
         need(self.batch_size is None or 1 <= self.batch_size <= 4096, "batch_size", "use 1 to 4096, or leave empty for auto")
         need(self.max_length is None or 8 <= self.max_length <= 8192, "max_length", "use 8 to 8192 tokens, or leave empty")
         need(0 <= self.warmup_ratio < 1, "warmup_ratio", "use a fraction in [0, 1)")

@@ -14,8 +14,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .choice import BASELINE, check_choice, chosen_model
 from .errors import UserError
 from .runs import Run
+from .setfit_export import write_setfit_folder
 
 LICENSES = ("apache-2.0", "mit", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "openrail", "other")
 DEFAULT_LICENSE = "apache-2.0"  # the embedded default model's license
@@ -29,10 +31,13 @@ class PublishOptions:
     adapter_only: bool = False
     license: str = DEFAULT_LICENSE
     widget_examples: bool = False  # the user's own validation texts as widget examples: opt-in (data may be private)
+    model: str = ""  # "tuned", "baseline" (SetFit format), or "" for the run's chosen model (choice.py)
 
     def validate(self) -> None:
         from huggingface_hub.utils import HFValidationError, validate_repo_id
 
+        if self.model:
+            check_choice(self.model)
         if self.license not in LICENSES:
             raise UserError(f"License {self.license!r} is not one of: {', '.join(LICENSES)}.")
         if "/" not in (self.repo_id or ""):
@@ -64,14 +69,21 @@ def _markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def published_model(run: Run, options: PublishOptions) -> str:
+    """Which of the run's models a push publishes: the one asked for, else the run's chosen model."""
+    return options.model or chosen_model(run.status())
+
+
 def model_card(run: Run, options: PublishOptions):
     """A ModelCard a stranger can use: metadata with model-index, data, setup, results, usage, limitations."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     status, config, labels = run.status(), run.config(), run.labels()
-    evaluation = json.loads(run.path("evaluation.json").read_text())
+    is_baseline = published_model(run, options) == BASELINE
+    evaluation = json.loads(run.path("baseline/evaluation.json" if is_baseline else "evaluation.json").read_text())
     report = json.loads(run.path("data_report.json").read_text()) if run.path("data_report.json").exists() else {}
-    best, baseline = status.get("best") or {}, status.get("baseline") or {}
+    tuned, baseline = status.get("best") or {}, status.get("baseline") or {}
+    best = baseline if is_baseline else tuned
     base_model = status.get("base_model_name") or config.get("model")
     dataset = status.get("dataset") or "user data"
     resolved = status.get("config_resolved") or {}
@@ -87,10 +99,15 @@ def model_card(run: Run, options: PublishOptions):
 
         texts = pd.read_csv(run.path("eval_predictions.csv"), keep_default_na=False)["text"].head(3).tolist()
         widget = [{"text": t} for t in texts]
+    if is_baseline:
+        library, tags = "setfit", ["text-classification", "classitune", "setfit", "sentence-transformers"]
+    else:
+        library = "peft" if options.adapter_only else "transformers"
+        tags = ["text-classification", "classitune", config.get("method", "full")] + (
+            ["lora"] if config.get("method") == "lora" else [])
     data = ModelCardData(
-        base_model=base_model, library_name="peft" if options.adapter_only else "transformers",
-        pipeline_tag="text-classification", license=options.license, language=None,
-        tags=["text-classification", "classitune", config.get("method", "full")] + (["lora"] if config.get("method") == "lora" else []),
+        base_model=base_model, library_name=library,
+        pipeline_tag="text-classification", license=options.license, language=None, tags=tags,
         model_name=options.repo_id.split("/")[-1], eval_results=eval_results or None, widget=widget)
 
     class_counts = report.get("class_counts") or {}
@@ -98,7 +115,11 @@ def model_card(run: Run, options: PublishOptions):
     confusion = [[labels[i], *row] for i, row in enumerate(evaluation["confusion"])]
     sizes = report.get("split_sizes") or {}
     repo = options.repo_id
-    if options.adapter_only:
+    if is_baseline:
+        usage = (f"```python\nfrom setfit import SetFitModel\n\nmodel = SetFitModel.from_pretrained(\"{repo}\")\n"
+                 f"print(model.predict([\"Your text here\"]))        # label names\n"
+                 f"print(model.predict_proba([\"Your text here\"]))  # one probability per label, in the order above\n```")
+    elif options.adapter_only:
         usage = (f"```python\nfrom peft import AutoPeftModelForSequenceClassification\nfrom transformers import AutoTokenizer, pipeline\n\n"
                  f"model = AutoPeftModelForSequenceClassification.from_pretrained(\"{repo}\").merge_and_unload()\n"
                  f"tokenizer = AutoTokenizer.from_pretrained(\"{repo}\")\n"
@@ -107,8 +128,10 @@ def model_card(run: Run, options: PublishOptions):
     else:
         usage = (f"```python\nfrom transformers import pipeline\n\nclassifier = pipeline(\"text-classification\", "
                  f"model=\"{repo}\")\nprint(classifier(\"Your text here\"))\n```")
-    hyper = {"method": config.get("method"), "epochs": config.get("epochs"),
-             "learning_rate": resolved.get("learning_rate"), "batch_size": resolved.get("batch_size"),
+    hyper = {"method": config.get("method"), "epochs": resolved.get("epochs") or config.get("epochs"),
+             "learning_rate": resolved.get("learning_rate"), "head_learning_rate": resolved.get("head_learning_rate"),
+             "head_init": resolved.get("head_init"), "pooling": resolved.get("pooling"),
+             "batch_size": resolved.get("batch_size"),
              "max_length": resolved.get("max_length"), "warmup_ratio": config.get("warmup_ratio"),
              "weight_decay": config.get("weight_decay"), "precision": resolved.get("precision"),
              "class_weighted_loss": resolved.get("class_weights"), "seed": config.get("seed")}
@@ -116,10 +139,25 @@ def model_card(run: Run, options: PublishOptions):
         hyper.update(lora_r=config.get("lora_r"), lora_alpha=config.get("lora_alpha"),
                      lora_dropout=config.get("lora_dropout"), lora_target_modules=config.get("lora_target_modules"))
     confusion_table = _markdown_table(["true / predicted", *labels], confusion)
+    if is_baseline:
+        what = (f"A text classifier in [SetFit](https://github.com/huggingface/setfit) format: the frozen "
+                f"[{base_model}](https://huggingface.co/{base_model}) encoder (mean pooling) with a logistic-regression "
+                f"head fitted by [ClassiTune](https://huggingface.co/spaces). It scored higher on validation than "
+                f"fine-tuning the encoder on the same data, so it is the model this run recommends.")
+        hyper = {"head": "scikit-learn LogisticRegression (lbfgs, C=1)", "encoder": f"{base_model}, frozen",
+                 "pooling": "mean of token vectors, not normalised", "class_weight":
+                 "balanced" if resolved.get("class_weights") else "none", "max_length": resolved.get("max_length")}
+    else:
+        what = (f"A text classifier fine-tuned from [{base_model}](https://huggingface.co/{base_model}) with "
+                f"[ClassiTune](https://huggingface.co/spaces) ({config.get('method')} fine-tune).")
+    rows = [["this model", best.get("accuracy", float("nan")), best.get("macro_f1", float("nan"))],
+            ["fine-tuned encoder (not published here)" if is_baseline else
+             f"quick baseline: frozen {base_model} embeddings + logistic regression",
+             (tuned if is_baseline else baseline).get("accuracy", float("nan")),
+             (tuned if is_baseline else baseline).get("macro_f1", float("nan"))]]
     body = f"""# {repo.split('/')[-1]}
 
-A text classifier fine-tuned from [{base_model}](https://huggingface.co/{base_model}) with
-[ClassiTune](https://huggingface.co/spaces) ({config.get('method')} fine-tune). Given a text, it predicts one of
+{what} Given a text, it predicts one of
 {len(labels)} labels: {', '.join(f'`{label}`' for label in labels[:50])}{' ...' if len(labels) > 50 else ''}.
 
 ## Usage
@@ -142,10 +180,7 @@ Hardware: {status.get('hardware', 'unknown')}. Training time: {status.get('train
 
 ## Results (validation split)
 
-| model | accuracy | macro-F1 |
-|---|---|---|
-| this model | {best.get('accuracy', float('nan')):.4f} | {best.get('macro_f1', float('nan')):.4f} |
-| quick baseline: frozen {base_model} embeddings + logistic regression | {baseline.get('accuracy', float('nan')):.4f} | {baseline.get('macro_f1', float('nan')):.4f} |
+{_markdown_table(['model', 'accuracy', 'macro-F1'], rows)}
 
 Per class:
 
@@ -173,6 +208,13 @@ def prepare_folder(run: Run, options: PublishOptions, folder: Path) -> Path:
     if run.status().get("state") != "succeeded":
         raise UserError(f"Run {run.id} has not finished successfully ({run.status().get('state')}); "
                         f"only finished runs can be published.")
+    if published_model(run, options) == BASELINE:
+        if options.adapter_only:
+            raise UserError("The quick baseline has no LoRA adapter: publish it whole (untick 'adapter only'), "
+                            "or choose the fine-tuned model.")
+        write_setfit_folder(run, folder)
+        model_card(run, options).save(folder / "README.md")
+        return folder
     source = run.path("adapter") if options.adapter_only else run.model_dir
     if not source.is_dir():
         raise UserError("This run has no LoRA adapter (it was a full fine-tune); publish the merged model instead."
@@ -248,8 +290,10 @@ def push(run: Run, options: PublishOptions, token: str | None, endpoint: str | N
         try:
             _check_namespace(api, options.repo_id)
             url = api.create_repo(options.repo_id, private=options.private, exist_ok=True)
+            what = ("quick baseline (SetFit format)" if published_model(run, options) == BASELINE
+                    else f"{run.config().get('method')} fine-tune")
             info = api.upload_folder(folder_path=str(folder), repo_id=options.repo_id,
-                                     commit_message=f"Upload {run.config().get('method')} fine-tune from ClassiTune run {run.id}")
+                                     commit_message=f"Upload {what} from ClassiTune run {run.id}")
         except UserError:
             raise
         except Exception as exc:

@@ -14,6 +14,7 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
+from .choice import BASELINE, check_choice, chosen_model
 from .config import TrainConfig
 from .data import IntakeLimits, load_dataset_file
 from .errors import UserError
@@ -23,6 +24,7 @@ from .runs import Run, RunStore, not_found
 from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"
+TUNED_MODEL = "tuned"
 
 
 def intake_limits() -> IntakeLimits:
@@ -117,6 +119,15 @@ class Service:
         self.supervisor.start(run, resume=True)
         return self.status(run_id, owner)
 
+    def choose(self, run_id: str, owner: str, which: str) -> dict:
+        """Set which of a finished run's two models Predict (by run id) and Publish use."""
+        run = self.run(run_id, owner)
+        which = check_choice(which)
+        if run.status().get("state") != "succeeded":
+            raise UserError(f"Run {run.id} has not finished ({run.status().get('state')}); choose its model once it has.")
+        run.update_status(chosen_model=which)
+        return self.status(run_id, owner)
+
     def list(self, owner: str) -> list[dict]:
         return self.store.list(owner)
 
@@ -131,10 +142,17 @@ class Service:
     # -- prediction ------------------------------------------------------------------------------
 
     def classifier(self, model: str, owner: str):
-        """``base:<run id>`` (the run's base-model baseline), one of the caller's run ids, or a Hub classifier id."""
+        """A run id (the model the run uses: its choice, see choice.py), ``tuned:<run id>`` (its fine-tuned model),
+        ``base:<run id>`` (its quick baseline), or a Hub classifier id."""
         model = (model or "").strip() if isinstance(model, str) else ""
         if model.startswith(f"{BASE_MODEL}:"):
             return load_classifier(self.run(model.split(":", 1)[1], owner).dir, kind="baseline")
+        if model and "/" not in model and not model.startswith(f"{TUNED_MODEL}:"):
+            run = self.run(model, owner)
+            if chosen_model(run.status()) == BASELINE:
+                return load_classifier(run.dir, kind="baseline")
+        if model.startswith(f"{TUNED_MODEL}:"):
+            model = model.split(":", 1)[1]
         if model and "/" not in model:
             run = self.run(model, owner)
             if run.status().get("state") != "succeeded" or not (run.model_dir / "config.json").exists():

@@ -11,8 +11,8 @@ from __future__ import annotations
 import csv
 import errno
 import json
-import math
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -21,13 +21,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .baseline import Baseline, embed
+from .choice import recommend
 from .config import TrainConfig
 from .errors import UserError
-from .hardware import Hardware, batch_size_for, detect, precision_for
+from .hardware import Hardware, detect, precision_for
 from .metrics import confusion, per_class, scores
+from .mean_pooling import add_mean_pooling_layer, layer_name, trained_for_mean_pooling
 from .models import display_name, model_max_length, resolve_model
 from .runs import Run, RunStore, this_process, write_json_atomic
+from .schedule import Schedule, plan
+from .warm_start import head_layer, warm_start
 
 
 class RunCancelled(BaseException):
@@ -88,17 +91,32 @@ def _tokenize(tokenizer, frame: pd.DataFrame, max_length: int):
     return Dataset.from_dict(columns)
 
 
-def _build_model(config: TrainConfig, model_path: str, labels: list[str]):
+def _load_model(config: TrainConfig, model_path: str, labels: list[str]):
     from transformers import AutoModelForSequenceClassification
 
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
+        return AutoModelForSequenceClassification.from_pretrained(
             model_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
             label2id={name: i for i, name in enumerate(labels)}, trust_remote_code=False, use_safetensors=True,
             ignore_mismatched_sizes=True)
     except OSError as exc:
         raise UserError(f"Could not load model {config.model!r} with safetensors weights ({str(exc).splitlines()[0]}). "
                         f"Use the embedded default, a local folder, or a Hub model that ships model.safetensors.") from exc
+
+
+def _add_pooling(config: TrainConfig, model_path: str, model):
+    """The frozen mean-pooling layer for encoders trained for mean pooling (or when asked); ``None`` otherwise."""
+    if config.pooling == "cls" or (config.pooling == "auto" and not trained_for_mean_pooling(model_path)):
+        return None
+    layer = add_mean_pooling_layer(model)
+    if layer is None and config.pooling == "mean":
+        raise UserError(f"pooling=mean works with BERT-architecture models only; {config.model!r} is "
+                        f"{model.config.model_type}. Use pooling=auto or cls.")
+    return layer
+
+
+def _prepare_for_method(config: TrainConfig, model, pooling_layer=None):
+    """Freeze the word embeddings (full) or wrap in LoRA adapters, after the head was warm-started."""
     if config.method == "full" and config.freeze_embeddings:
         # The word-embedding matrix is the largest tensor of a small encoder (11.7M of MiniLM's 22.7M weights);
         # its dense AdamW update costs a large share of each CPU step and barely moves accuracy.
@@ -107,8 +125,9 @@ def _build_model(config: TrainConfig, model_path: str, labels: list[str]):
         from peft import LoraConfig, TaskType, get_peft_model
 
         targets = config.lora_target_modules
+        frozen = rf"{re.escape(layer_name(model, pooling_layer))}\..*" if pooling_layer is not None else None
         lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
-                          lora_dropout=config.lora_dropout,
+                          lora_dropout=config.lora_dropout, exclude_modules=frozen,
                           target_modules="all-linear" if targets == ["all-linear"] else targets)
         try:
             model = get_peft_model(model, lora)
@@ -116,6 +135,21 @@ def _build_model(config: TrainConfig, model_path: str, labels: list[str]):
             raise UserError(f"LoRA target modules {targets} do not match this model ({exc}). "
                             f"Use 'all-linear' or names such as query, value.") from exc
     return model
+
+
+def _optimizer(model, schedule: Schedule, weight_decay: float, head_name: str):
+    """AdamW with the head on its own learning rate; no weight decay on biases and LayerNorm weights."""
+    groups: dict[tuple[bool, bool], list] = {}
+    head_prefix = head_name.split(".")[0]
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        is_head = f".{head_prefix}." in f".{name}"
+        decay = param.dim() >= 2
+        groups.setdefault((is_head, decay), []).append(param)
+    return torch.optim.AdamW([{"params": params, "weight_decay": weight_decay if decay else 0.0,
+                               "lr": schedule.head_learning_rate if is_head else schedule.learning_rate}
+                              for (is_head, decay), params in groups.items()], lr=schedule.learning_rate)
 
 
 def _class_weights(train: pd.DataFrame, n_labels: int, mode: str) -> torch.Tensor | None:
@@ -211,11 +245,12 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
     """
     reporter = Reporter(run, store, echo)
     hw = hardware or detect()
-    batch = config.batch_size or batch_size_for(hw)
+    schedule = plan(config, len(train), hw, world_size())
+    batch = schedule.batch_size
     started = time.time()
     reporter.state("running", **this_process(), hardware=hw.describe(), phase="loading model", error=None)
     try:
-        summary = _train(run, config, train, validation, test, labels, reporter, hw, batch, resume, started)
+        summary = _train(run, config, train, validation, test, labels, reporter, hw, schedule, resume, started)
     except RunCancelled:
         reporter.state("cancelled", error="Cancelled by the user; metrics up to that point are kept.")
         raise
@@ -244,29 +279,45 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
 
 
 def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame | None,
-           labels: list[str], reporter: Reporter, hw: Hardware, batch: int, resume: bool, started: float) -> dict:
+           labels: list[str], reporter: Reporter, hw: Hardware, schedule: Schedule, resume: bool,
+           started: float) -> dict:
     from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
     set_seed(config.seed)
     model_path = resolve_model(config.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=False)
-    model = _build_model(config, model_path, labels)
+    model = _load_model(config, model_path, labels)
+    pooling_layer = _add_pooling(config, model_path, model)
     limit = model_max_length(tokenizer, getattr(model, "config", None))
     max_length = min(config.max_length or limit, limit)
     precision = precision_for(hw, config.precision)
+    weights = _class_weights(train, len(labels), config.class_weights)
+    reporter.phase("baseline")
+    model.to("cuda" if hw.device == "cuda" else "cpu")
+    warm = warm_start(model, tokenizer, train["text"].tolist(), train["label"].to_numpy(), validation["text"].tolist(),
+                      validation["label"].to_numpy(), len(labels), max_length, balanced=weights is not None,
+                      init_head=config.head_init == "probe", seed=config.seed, pooling_layer=pooling_layer)
+    if reporter.main:
+        run.path("baseline").mkdir(exist_ok=True)
+        warm.baseline.save(run.path("baseline") / "baseline.json")
+        truth = validation["label"].to_numpy()
+        write_json_atomic(run.path("baseline") / "evaluation.json", {
+            "labels": labels, "scores": warm.baseline_scores,
+            "per_class": per_class(truth, warm.baseline_predictions, labels),
+            "confusion": confusion(truth, warm.baseline_predictions, len(labels))})
+        run.update_status(baseline=warm.baseline_scores, warm_start=warm.probe_scores)
+    head_name, _ = head_layer(model, len(labels))
+    model = _prepare_for_method(config, model, pooling_layer)
     reporter.phase("tokenizing")
     train_ds, val_ds = _tokenize(tokenizer, train, max_length), _tokenize(tokenizer, validation, max_length)
-    weights = _class_weights(train, len(labels), config.class_weights)
-    steps_per_epoch = math.ceil(len(train_ds) / (batch * world_size()))
-    eval_steps = max(1, steps_per_epoch // config.evals_per_epoch)
-    total_steps = math.ceil(steps_per_epoch * config.epochs)
+    batch = schedule.batch_size
     args = TrainingArguments(
         output_dir=str(run.path("checkpoints")), per_device_train_batch_size=batch,
-        per_device_eval_batch_size=batch * 4, num_train_epochs=config.epochs, learning_rate=config.lr,
+        per_device_eval_batch_size=batch * 4, num_train_epochs=schedule.epochs, learning_rate=schedule.learning_rate,
         warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay, lr_scheduler_type="linear",
-        eval_strategy="steps", eval_steps=eval_steps, save_strategy="steps", save_steps=eval_steps,
+        eval_strategy="steps", eval_steps=schedule.eval_steps, save_strategy="steps", save_steps=schedule.eval_steps,
         save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
-        logging_steps=max(1, min(eval_steps, total_steps // 50)), logging_first_step=True,
+        logging_steps=max(1, min(schedule.eval_steps, schedule.total_steps // 50)), logging_first_step=True,
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=hw.device == "cpu", seed=config.seed,
         train_sampling_strategy="group_by_length", report_to="none", disable_tqdm=True, log_level="warning",
         dataloader_num_workers=0, ddp_find_unused_parameters=False)
@@ -283,17 +334,19 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     callbacks = [_make_callback(reporter, batch, started)]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    optimizer = _optimizer(model, schedule, config.weight_decay, head_name)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
                       data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
-                      compute_metrics=compute_metrics, callbacks=callbacks,
+                      compute_metrics=compute_metrics, callbacks=callbacks, optimizers=(optimizer, None),
                       compute_loss_func=weighted_loss if weights is not None else None)
     trainer.remove_callback(PrinterCallback)  # our callback prints the same events once, compactly
     checkpoint = _latest_checkpoint(run) if resume else None
     if checkpoint and reporter.main:
         _drop_events_after(run, int(checkpoint.name.split("-")[-1]))
-    reporter.run.update_status(config_resolved={"batch_size": batch, "max_length": max_length, "precision": precision,
-                                                "learning_rate": config.lr, "class_weights": weights is not None,
-                                                "total_steps": total_steps, "world_size": world_size()})
+    reporter.run.update_status(config_resolved={**schedule.to_dict(), "max_length": max_length, "precision": precision,
+                                                "class_weights": weights is not None, "head_init": config.head_init,
+                                                "pooling": "mean" if pooling_layer is not None else "model default",
+                                                "world_size": world_size()})
     reporter.phase("training")
     train_started = time.time()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -313,10 +366,9 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         summary["test"] = _evaluate(model, tokenizer, test, labels, max_length)[0]["scores"]
     reporter.phase("saving model")
     _save_model(trainer.model, tokenizer, run, config)
-    reporter.phase("baseline")
-    summary["baseline"] = _fit_baseline(model_path, tokenizer, train, validation, labels, max_length, hw,
-                                        balanced=weights is not None, run=run)
     shutil.rmtree(run.path("checkpoints"), ignore_errors=True)
+    summary["baseline"] = warm.baseline_scores
+    summary["recommended"] = recommend(summary["best"], warm.baseline_scores)
     summary["base_model_name"] = display_name(config.model)
     return summary
 
@@ -362,19 +414,3 @@ def _save_model(model, tokenizer, run: Run, config: TrainConfig) -> None:
         model = model.merge_and_unload()
     model.save_pretrained(run.model_dir, safe_serialization=True)
     tokenizer.save_pretrained(run.model_dir)
-
-
-def _fit_baseline(model_path: str, tokenizer, train: pd.DataFrame, validation: pd.DataFrame, labels: list[str],
-                  max_length: int, hw: Hardware, balanced: bool, run: Run) -> dict:
-    from transformers import AutoModel
-
-    device = "cuda" if hw.device == "cuda" else "cpu"
-    encoder = AutoModel.from_pretrained(model_path, trust_remote_code=False, use_safetensors=True).to(device).eval()
-    sample = train.sample(n=min(len(train), 20000), random_state=0)
-    features = embed(sample["text"].tolist(), encoder, tokenizer, max_length, device=device)
-    baseline = Baseline.fit(features, sample["label"].to_numpy(), len(labels), balanced, max_length)
-    result = baseline.evaluate(embed(validation["text"].tolist(), encoder, tokenizer, max_length, device=device),
-                               validation["label"].to_numpy())
-    run.path("baseline").mkdir(exist_ok=True)
-    baseline.save(run.path("baseline") / "baseline.json")
-    return result

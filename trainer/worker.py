@@ -72,12 +72,16 @@ def estimate_gpu_seconds(run: Run) -> int:
     """
     import pyarrow.parquet as pq
 
+    from .hardware import Hardware
     from .models import resolve_model
+    from .schedule import plan
 
     config = TrainConfig.from_dict(run.config())
     rows = {name: pq.ParquetFile(run.path("data") / f"{name}.parquet").metadata.num_rows
             for name in ("train", "validation")}
-    samples = rows["train"] * config.epochs + rows["validation"] * config.epochs * config.evals_per_epoch
+    schedule = plan(config, rows["train"], Hardware("cuda", "GPU", 40.0, 1, True, 1))
+    evaluations = schedule.total_steps / schedule.eval_steps
+    samples = rows["train"] * schedule.epochs + rows["validation"] * evaluations
     model = Path(resolve_model(config.model))
     weights = sum(f.stat().st_size for f in model.glob("*.safetensors")) if model.is_dir() else 0
     scale = max(1.0, (weights or 440e6) / 91e6)  # the default's model.safetensors is 91 MB

@@ -1,0 +1,172 @@
+"""Small data: ClassiTune's defaults vs its own quick baseline, SetFit, and the recipe before warm starts.
+
+    python bench/bench_small.py [--datasets sst2,banking77,trec,ag_news] [--per-class 8,32,128] [--seeds 0,1,2]
+                                [--systems ours,before,setfit] [--setfit-python /path/to/venv/bin/python]
+
+Each slice takes N training rows per class (seeded; the same slice for every system) and is scored on a held-out
+test set: SST-2 dev (872), Banking77 test (3,080), TREC test (500), AG News: the second half of its test file
+(3,800; the slices come from the first half). "ours" is a run with the defaults (the run holds out 10 % for
+validation, as in the app); "baseline" is that run's own quick baseline (frozen embeddings + logistic
+regression); "chosen" is whichever of the two the run recommends; "before" is the recipe this replaced (3 epochs,
+batch 32, random head, one learning rate, [CLS] pooling). SetFit (a development dependency in
+requirements-dev.txt, not needed by the app) runs in a subprocess with its documented paper setting, ``num_iterations=20``, otherwise defaults,
+on the same rows. One JSON line per run on stdout; a summary table at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from common import SHARED, machine
+
+TEST_ROWS = 2000  # larger test sets are subsampled (seeded) to keep a run's scoring under a minute on a CPU
+
+
+def load(dataset: str, test_rows: int = TEST_ROWS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pool to draw training slices from, test set)."""
+    folder = SHARED / dataset
+    if dataset == "ag_news":
+        frame = pd.read_csv(folder / "test.csv").sample(frac=1.0, random_state=0).reset_index(drop=True)
+        pool, test = frame.iloc[:len(frame) // 2], frame.iloc[len(frame) // 2:]
+    else:
+        pool = pd.read_csv(folder / "train.csv")
+        test = pd.read_csv(folder / ("validation.csv" if dataset == "sst2" else "test.csv"))
+    if len(test) > test_rows:
+        test = test.sample(n=test_rows, random_state=0)
+    return pool[["text", "label"]], test[["text", "label"]].reset_index(drop=True)
+
+
+def slice_of(pool: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
+    parts = [group.sample(n=min(per_class, len(group)), random_state=seed) for _, group in pool.groupby("label")]
+    return pd.concat(parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir: Path, seed: int) -> dict:
+    from trainer.config import TrainConfig
+    from trainer.data import load_dataset_file
+    from trainer.predict import BaselineClassifier, Classifier
+    from trainer.runs import Run
+    from trainer.train import run_training
+
+    path = workdir / "train.csv"
+    train.to_csv(path, index=False)
+    config = TrainConfig(seed=seed, **settings)
+    intake = load_dataset_file(path, validation_fraction=config.validation_fraction, seed=seed)
+    config.max_length = intake.report.length["suggested_max_length"]
+    run = Run(workdir / "run")
+    run.dir.mkdir()
+    run.path("labels.json").write_text(json.dumps(intake.labels))
+    run.path("config.json").write_text(json.dumps(config.to_dict()))
+    started = time.time()
+    status = run_training(run, config, intake.train, intake.validation, intake.labels)
+    seconds = time.time() - started
+    texts, truth = test["text"].tolist(), test["label"].to_numpy()
+
+    def accuracy(classifier) -> float:
+        predicted = [r["label"] for r in classifier.predict(texts, top_k=1)]
+        return float(np.mean(np.array(predicted) == truth))
+
+    tuned, base = accuracy(Classifier(str(run.model_dir))), accuracy(BaselineClassifier(str(run.dir)))
+    chosen = status["recommended"]["model"]
+    return {"tuned": float(tuned), "baseline": float(base), "chosen": float(tuned if chosen == "tuned" else base),
+            "recommended": chosen, "seconds": round(seconds, 1), "epochs": status["config_resolved"]["epochs"],
+            "steps": status.get("best_checkpoint_step")}
+
+
+def setfit_one(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict:
+    """Run inside the SetFit venv: the documented paper setting (num_iterations=20), otherwise SetFit's defaults."""
+    from datasets import Dataset
+    from setfit import SetFitModel, Trainer, TrainingArguments
+
+    from trainer.models import embedded_model_dir
+
+    model = SetFitModel.from_pretrained(str(embedded_model_dir()))
+    with tempfile.TemporaryDirectory() as checkpoints:
+        args = TrainingArguments(output_dir=checkpoints, num_iterations=20, seed=seed, report_to="none")
+        trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_pandas(train, preserve_index=False))
+        started = time.time()
+        trainer.train()
+        seconds = time.time() - started
+    predicted = model.predict(test["text"].tolist(), batch_size=128)
+    return {"accuracy": float(np.mean(np.array(list(predicted)) == test["label"].to_numpy())),
+            "seconds": round(seconds, 1)}
+
+
+BEFORE = {"epochs": 3, "batch_size": 32, "head_init": "random", "head_learning_rate": 1e-4, "pooling": "cls"}
+
+
+def one(system: str, dataset: str, per_class: int, seed: int, setfit_python: str | None,
+        settings: dict | None = None, test_rows: int = TEST_ROWS) -> dict:
+    pool, test = load(dataset, test_rows)
+    train = slice_of(pool, per_class, seed)
+    row = {"system": system, "dataset": dataset, "per_class": per_class, "seed": seed, "rows": len(train)}
+    if system == "setfit":
+        command = [setfit_python or sys.executable, __file__, "--setfit-one", dataset, str(per_class), str(seed)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            return {**row, "error": done.stderr.strip().splitlines()[-1][:300]}
+        return {**row, **json.loads(done.stdout.strip().splitlines()[-1])}
+    with tempfile.TemporaryDirectory() as tmp:
+        return {**row, **classitune(train, test, (settings or {}) if system == "ours" else BEFORE, Path(tmp), seed)}
+
+
+def summarise(rows: list[dict]) -> str:
+    lines = ["| dataset | rows/class | ours (chosen) | ours fine-tuned | its baseline | SetFit | before | s/run ours / SetFit |",
+             "|---|---|---|---|---|---|---|---|"]
+    keys = sorted({(r["dataset"], r["per_class"]) for r in rows})
+
+    def stat(system: str, field: str, dataset: str, per_class: int) -> str:
+        values = [r[field] for r in rows if r["system"] == system and r["dataset"] == dataset
+                  and r["per_class"] == per_class and field in r]
+        if not values:
+            return "-"
+        spread = statistics.pstdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.3f} ± {spread:.3f}" if field != "seconds" else f"{statistics.mean(values):.0f}"
+
+    for dataset, per_class in keys:
+        lines.append(f"| {dataset} | {per_class} | {stat('ours', 'chosen', dataset, per_class)} | "
+                     f"{stat('ours', 'tuned', dataset, per_class)} | {stat('ours', 'baseline', dataset, per_class)} | "
+                     f"{stat('setfit', 'accuracy', dataset, per_class)} | {stat('before', 'tuned', dataset, per_class)} | "
+                     f"{stat('ours', 'seconds', dataset, per_class)} / {stat('setfit', 'seconds', dataset, per_class)} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--datasets", default="sst2,banking77,trec,ag_news")
+    parser.add_argument("--per-class", default="8,32,128")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--systems", default="ours,before,setfit")
+    parser.add_argument("--setfit-python", default=None, help="a Python with setfit (default: this one)")
+    parser.add_argument("--test-rows", type=int, default=TEST_ROWS, help="subsample larger test sets to this many")
+    parser.add_argument("--settings", type=json.loads, default=None, help="JSON overrides of ours' defaults")
+    parser.add_argument("--setfit-one", nargs=3, metavar=("DATASET", "PER_CLASS", "SEED"))
+    args = parser.parse_args()
+    if args.setfit_one:
+        dataset, per_class, seed = args.setfit_one
+        pool, test = load(dataset)
+        print(json.dumps(setfit_one(slice_of(pool, int(per_class), int(seed)), test, int(seed))))
+        return
+    rows = []
+    print(json.dumps({"machine": machine()}), flush=True)
+    for dataset in args.datasets.split(","):
+        for per_class in map(int, args.per_class.split(",")):
+            for seed in map(int, args.seeds.split(",")):
+                for system in args.systems.split(","):
+                    rows.append(one(system, dataset, per_class, seed, args.setfit_python, args.settings, args.test_rows))
+                    print(json.dumps(rows[-1]), flush=True)
+    print(summarise(rows))
+
+
+if __name__ == "__main__":
+    main()
