@@ -5,7 +5,8 @@
 
 Each slice takes N training rows per class (seeded; the same slice for every system) and is scored on a held-out
 test set: SST-2 dev (872), Banking77 test (3,080), TREC test (500), AG News: the second half of its test file
-(3,800; the slices come from the first half). "ours" is a run with the defaults (the run holds out 10 % for
+(3,800; the slices come from the first half); datasets with one file (climate_change_tweets, sms_spam): a seeded,
+stratified 20 % hold-out. A large ``--per-class`` takes the whole training set. "ours" is a run with the defaults (the run holds out 10 % for
 validation, as in the app); "baseline" is that run's own quick baseline (frozen embeddings + logistic
 regression); "chosen" is whichever of the two the run recommends; "before" is the recipe this replaced (3 epochs,
 batch 32, random head, one learning rate, [CLS] pooling). SetFit (a development dependency in
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import f1_score
 
 from common import SHARED, machine
 
@@ -38,6 +40,11 @@ def load(dataset: str, test_rows: int = TEST_ROWS) -> tuple[pd.DataFrame, pd.Dat
     if dataset == "ag_news":
         frame = pd.read_csv(folder / "test.csv").sample(frac=1.0, random_state=0).reset_index(drop=True)
         pool, test = frame.iloc[:len(frame) // 2], frame.iloc[len(frame) // 2:]
+    elif not (folder / "test.csv").exists():  # one file (climate tweets, SMS spam): a seeded, stratified 20 % test
+        from sklearn.model_selection import train_test_split
+
+        frame = pd.read_csv(folder / "train.csv")
+        pool, test = train_test_split(frame, test_size=0.2, stratify=frame["label"], random_state=0)
     else:
         pool = pd.read_csv(folder / "train.csv")
         test = pd.read_csv(folder / ("validation.csv" if dataset == "sst2" else "test.csv"))
@@ -72,13 +79,14 @@ def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir:
     seconds = time.time() - started
     texts, truth = test["text"].tolist(), test["label"].to_numpy()
 
-    def accuracy(classifier) -> float:
-        predicted = [r["label"] for r in classifier.predict(texts, top_k=1)]
-        return float(np.mean(np.array(predicted) == truth))
+    def accuracy(classifier) -> tuple[float, float]:
+        predicted = np.array([r["label"] for r in classifier.predict(texts, top_k=1)])
+        return float(np.mean(predicted == truth)), float(f1_score(truth, predicted, average="macro"))
 
-    tuned, base = accuracy(Classifier(str(run.model_dir))), accuracy(BaselineClassifier(str(run.dir)))
+    (tuned, tuned_f1), (base, base_f1) = accuracy(Classifier(str(run.model_dir))), accuracy(BaselineClassifier(str(run.dir)))
     chosen = status["recommended"]["model"]
-    return {"tuned": float(tuned), "baseline": float(base), "chosen": float(tuned if chosen == "tuned" else base),
+    return {"tuned": tuned, "baseline": base, "chosen": tuned if chosen == "tuned" else base,
+            "tuned_macro_f1": round(tuned_f1, 4), "baseline_macro_f1": round(base_f1, 4),
             "recommended": chosen, "seconds": round(seconds, 1), "epochs": status["config_resolved"]["epochs"],
             "steps": status.get("best_checkpoint_step")}
 

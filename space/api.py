@@ -145,7 +145,7 @@ def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = Fals
         run_id: the run to publish.
         repo_id: "<user or org>/<name>"; pushing again adds a commit to the same repo.
         token: a Hugging Face token with write access (used for this request only, never stored); empty to use
-            the signed-in user's token (``Client(..., oauth_token=...)``), or HF_TOKEN where the app runs locally.
+            the signed-in user's token (``Client(..., oauth_token=...)``), or HF_TOKEN where the operator set CLASSITUNE_OPERATOR_TOKEN=1 (an app private to them).
         private: create the repo as private.
         adapter_only: push the LoRA adapter instead of the merged model.
         license: the model's license.
@@ -184,7 +184,7 @@ def build() -> None:
         license = gr.Textbox(label="license", value="apache-2.0")
         widget_examples = gr.Checkbox(label="widget_examples")
         which = gr.Textbox(label="which")
-        model_choice = gr.Textbox(label="model_choice")
+        model_choice = gr.Textbox(label="model_choice", value="")  # optional: older scripts omit it
         pushed = gr.JSON(label="result")
         trigger = gr.Button(visible=False)
     endpoints = [

@@ -74,14 +74,18 @@ def owner_key(browser_id: str | None, profile: gr.OAuthProfile | None = None, re
 
 
 def publish_token(typed: str | None, oauth: gr.OAuthToken | None) -> str | None:
-    """The token a push uses: typed for this request, else the signed-in user's; the server's own
-    ``HF_TOKEN`` only where the app runs locally (never on a Space, where visitors are strangers)."""
+    """The token a Hub write uses: typed for this request, else the signed-in user's.
+
+    The server's own ``HF_TOKEN`` serves only an operator who said the app is theirs alone
+    (``CLASSITUNE_OPERATOR_TOKEN=1``, never on a Space): otherwise any visitor would act as the operator.
+    """
     typed = typed.strip() if isinstance(typed, str) else ""
     if typed:
         return typed
     if oauth is not None and getattr(oauth, "token", None):
         return oauth.token
-    return None if os.environ.get("SPACE_ID") else os.environ.get("HF_TOKEN")
+    private_to_operator = os.environ.get("CLASSITUNE_OPERATOR_TOKEN") == "1" and not os.environ.get("SPACE_ID")
+    return os.environ.get("HF_TOKEN") if private_to_operator else None
 
 
 def browser_state_secret() -> str:

@@ -1,6 +1,7 @@
 """Publish tab: push a finished run to the Hub with its model card, and create a demo Space for it.
 
-The token comes from "Sign in with Hugging Face" on a Space, else a password field, else ``HF_TOKEN``.
+The token comes from "Sign in with Hugging Face" on a Space, else a password field, else ``HF_TOKEN`` where the
+operator opted in (``CLASSITUNE_OPERATOR_TOKEN=1``).
 It is used for the request only: never stored, logged or shown back.
 """
 

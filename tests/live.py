@@ -21,12 +21,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def launch_app(root: Path, hub_url: str, port: int | None = None):
+def launch_app(root: Path, hub_url: str, port: int | None = None, **extra_env: str):
     """Start ``python app.py`` on a data root, its Hub being the stand-in; return (process, URL) once it serves."""
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "SPACE_ID")}
     env.update(CLASSITUNE_DATA_ROOT=str(root), HF_ENDPOINT=hub_url, HF_HUB_OFFLINE="0", HF_HOME=str(root / "hf-home"),
-               CLASSITUNE_MAX_UPLOAD_MB=str(UPLOAD_LIMIT_MB), HF_HUB_DISABLE_XET="1")
+               CLASSITUNE_MAX_UPLOAD_MB=str(UPLOAD_LIMIT_MB), HF_HUB_DISABLE_XET="1", **extra_env)
     log = open(root / "app.log", "a")
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--mcp"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -85,7 +85,10 @@ def test_whole_path(page, live_app, tmp_path):
     page.locator("#loss-chart .js-plotly-plot").wait_for(timeout=30000)
     page.locator("#confusion-matrix").get_by_text("Confusion matrix (counts)").wait_for(timeout=30000)
     page.locator("#baseline-comparison").get_by_text("fine-tuned", exact=True).wait_for(timeout=30000)
+    page.locator("#choice-note").get_by_text("quick baseline", exact=False).wait_for(timeout=30000)
     shot(page, "metrics")
+    page.locator("#model-choice").get_by_text("quick baseline").click()  # the run now predicts with its baseline
+    page.locator("#choice-note").get_by_text("Now using the quick baseline").wait_for(timeout=30000)
 
     tab(page, "Predict")
     hostile = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=1</script>"
@@ -102,6 +105,7 @@ def test_whole_path(page, live_app, tmp_path):
     downloaded = list(csv.reader(Path(info.value.path()).open()))
     assert downloaded[0][:2] == ["text", "tuned label"] and downloaded[1][1] == "card_arrival"
     assert downloaded[4][0].startswith("'=HYPERLINK")  # escaped against formula injection
+    assert "This run uses its base model" in page.locator("#predict-note").inner_text()
     shot(page, "predict")
 
     tab(page, "Publish")

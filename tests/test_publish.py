@@ -128,6 +128,28 @@ def test_demo_space(hub, run):
     compile(files["app.py"].decode(), "app.py", "exec")
 
 
+def test_baseline_in_setfit_format_loads_from_the_hub_and_its_demo_space_runs(hub, run, tmp_path):
+    """The quick baseline, pushed in SetFit format: a stranger loads it with SetFit, and the demo app serves it."""
+    from trainer.predict import BaselineClassifier
+
+    push(run, PublishOptions(repo_id="alice/baseline-model", model="baseline"), WRITE, endpoint=hub.url)
+    create_demo_space("alice/baseline-model", WRITE, endpoint=hub.url)
+    files = hub.hub.repos["space:alice/baseline-model-demo"]["files"]
+    assert "setfit==" in files["requirements.txt"].decode()
+    (tmp_path / "app.py").write_bytes(files["app.py"])
+    script = ("import json, gradio as gr\ngr.Interface.launch = lambda self, *a, **k: None  # serve nothing\n"
+              "exec(open('app.py').read())\n"
+              "print(json.dumps([max((s := classify(t)), key=s.get) for t in "
+              "['my card has not arrived', 'what is the exchange rate', 'my pin is blocked']]))")
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf-home"),
+           "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": ""}
+    remote = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert remote.returncode == 0, remote.stderr[-2000:]
+    local = BaselineClassifier(str(run.dir)).predict(["my card has not arrived", "what is the exchange rate",
+                                                      "my pin is blocked"], top_k=1)
+    assert json.loads(remote.stdout.splitlines()[-1]) == [r["label"] for r in local]
+
+
 def test_cli_dry_run_writes_the_upload_folder(run, tmp_path):
     out = tmp_path / "upload"
     result = subprocess.run([sys.executable, "-m", "trainer", "push", "--run", str(run.dir), "--repo", "alice/dry",

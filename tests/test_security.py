@@ -226,6 +226,21 @@ def test_app_restart_mid_run_keeps_the_run_and_history(tmp_path, hub_standin):
         stop_app(proc, root)
 
 
+def test_anonymous_visitors_never_act_with_the_operators_token(tmp_path, hub_standin):
+    """An app started with the operator's HF_TOKEN (no Space, no opt-in): a visitor's demo Space is refused."""
+    root = tmp_path / "root"
+    root.mkdir()
+    proc, url = launch_app(root, hub_standin.url, HF_TOKEN="hf_standin_write_bob")
+    try:
+        message = call_by_fn_index(url, fn_index_of(url, "Create a demo Space"), ["bob/stolen", "", False])
+        error = str(message.get("output", {}).get("error") or message)
+        assert message.get("success") is False and "No Hugging Face token" in error, error
+        assert "bob" not in error.replace("bob/stolen", "")  # the operator's account is not named either
+        assert "space:bob/stolen-demo" not in hub_standin.hub.repos
+    finally:
+        stop_app(proc, root)
+
+
 def test_data_tab_token_lengths_refuse_local_model_paths(data_root):
     from trainer.errors import UserError
     from trainer.service import Service

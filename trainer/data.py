@@ -576,7 +576,8 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     if leaked:
         warnings.append(f"{len(leaked)} texts appear in both train and validation (leakage): validation scores "
                         f"will be optimistic. Remove duplicates before splitting.")
-    lengths = length_stats(train["text"].tolist(), model) if with_lengths else None
+    # Over train and validation: a run truncates both at one max_length, and validation may hold longer texts.
+    lengths = length_stats(train["text"].tolist() + validation["text"].tolist(), model) if with_lengths else None
     if lengths and lengths["truncated_at_limit"]:
         warnings.append(f"{lengths['truncated_at_limit']} texts are longer than the model's limit of "
                         f"{lengths['model_limit']} tokens and will be truncated.")

@@ -15,6 +15,7 @@ import torch
 
 from .errors import UserError
 from .metrics import softmax
+from .models import model_max_length
 
 MAX_TEXTS_PER_REQUEST = 5000
 MAX_CHARS_PER_REQUEST = 5_000_000  # ~1,000 chars per text at the text limit; stops one request hogging the CPU
@@ -104,7 +105,7 @@ class SharedForward:
 class Classifier:
     """A fine-tuned sequence-classification model folder (a run's ``model/`` or any such folder)."""
 
-    def __init__(self, model_dir: str, max_length: int = 256, batch_size: int = 64):
+    def __init__(self, model_dir: str, max_length: int | None = None, batch_size: int = 64):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         try:
@@ -115,7 +116,8 @@ class Classifier:
             raise UserError(f"Could not load a classifier from {model_dir!r}: {str(exc).splitlines()[0]}") from exc
         config = self.model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
-        self.max_length, self.batch_size = max_length, batch_size
+        # A run's model/ saves its tokenizer with the run's max_length: predictions match the reported scores.
+        self.max_length, self.batch_size = max_length or model_max_length(self.tokenizer, config), batch_size
         self.probabilities = SharedForward(
             lambda texts: batched_probabilities(self.model, self.tokenizer, texts, self.max_length, self.batch_size))
 

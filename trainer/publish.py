@@ -124,10 +124,10 @@ def model_card(run: Run, options: PublishOptions):
                  f"model = AutoPeftModelForSequenceClassification.from_pretrained(\"{repo}\").merge_and_unload()\n"
                  f"tokenizer = AutoTokenizer.from_pretrained(\"{repo}\")\n"
                  f"classifier = pipeline(\"text-classification\", model=model, tokenizer=tokenizer)\n"
-                 f"print(classifier(\"Your text here\"))\n```")
+                 f"print(classifier(\"Your text here\", truncation=True))  # truncated where training truncated\n```")
     else:
         usage = (f"```python\nfrom transformers import pipeline\n\nclassifier = pipeline(\"text-classification\", "
-                 f"model=\"{repo}\")\nprint(classifier(\"Your text here\"))\n```")
+                 f"model=\"{repo}\")\nprint(classifier(\"Your text here\", truncation=True))  # truncated where training truncated\n```")
     hyper = {"method": config.get("method"), "epochs": resolved.get("epochs") or config.get("epochs"),
              "learning_rate": resolved.get("learning_rate"), "head_learning_rate": resolved.get("head_learning_rate"),
              "head_init": resolved.get("head_init"), "pooling": resolved.get("pooling"),
@@ -232,7 +232,8 @@ def _api(token: str | None, endpoint: str | None):
 
     if not token:
         raise UserError(f"No Hugging Face token: sign in with Hugging Face, or paste a token with write access "
-                        f"({TOKENS_URL}), or set HF_TOKEN where the app runs.")
+                        f"({TOKENS_URL}), or set HF_TOKEN (in the app: for its operator only, with "
+                        f"CLASSITUNE_OPERATOR_TOKEN=1).")
     return HfApi(endpoint=endpoint, token=token)
 
 
@@ -302,29 +303,42 @@ def push(run: Run, options: PublishOptions, token: str | None, endpoint: str | N
 
 
 DEMO_APP = '''import gradio as gr
-from transformers import pipeline
+{loader}
+
+gr.Interface(classify, gr.Textbox(label="Text", lines=3), gr.Label(label="Prediction", num_top_classes=5),
+             title="{title}", description="Text classifier [{model}](https://huggingface.co/{model}), "
+             "trained with ClassiTune.").launch()
+'''
+
+PIPELINE_LOADER = '''from transformers import pipeline
 
 classifier = pipeline("text-classification", model="{model}", top_k=None)
 
 
 def classify(text):
-    return {{r["label"]: r["score"] for r in classifier(text)[0]}} if text.strip() else {{}}
+    return {{r["label"]: r["score"] for r in classifier(text, truncation=True)[0]}} if text.strip() else {{}}
+'''
+
+SETFIT_LOADER = '''from setfit import SetFitModel
+
+model = SetFitModel.from_pretrained("{model}")
 
 
-gr.Interface(classify, gr.Textbox(label="Text", lines=3), gr.Label(label="Prediction", num_top_classes=5),
-             title="{title}", description="Text classifier [{model}](https://huggingface.co/{model}), "
-             "fine-tuned with ClassiTune.").launch()
+def classify(text):
+    return dict(zip(model.labels, map(float, model.predict_proba([text])[0]))) if text.strip() else {{}}
 '''
 
 
-def demo_space_files(model_repo: str) -> dict[str, str]:
-    """A minimal Gradio Space that serves the pushed model."""
+def demo_space_files(model_repo: str, setfit: bool = False) -> dict[str, str]:
+    """A minimal Gradio Space that serves the pushed model (a SetFit-format baseline loads with SetFit)."""
     title = model_repo.split("/")[-1]
     readme = (f"---\ntitle: {title[:30]}\nemoji: 🏷️\ncolorFrom: indigo\ncolorTo: green\nsdk: gradio\n"
               f"sdk_version: 6.31.0\npython_version: \"3.11\"\napp_file: app.py\nmodels:\n  - {model_repo}\n---\n\n"
               f"# {title}\n\nTry [{model_repo}](https://huggingface.co/{model_repo}): type a text, get its label.\n")
-    return {"app.py": DEMO_APP.format(model=model_repo, title=title),
-            "requirements.txt": "transformers==5.23.0\ntorch==2.13.0\n", "README.md": readme}
+    loader = (SETFIT_LOADER if setfit else PIPELINE_LOADER).format(model=model_repo)
+    requirements = "transformers==5.23.0\ntorch==2.13.0\n" + ("setfit==1.2.0\nsentence-transformers==6.2.0\n" if setfit else "")
+    return {"app.py": DEMO_APP.format(loader=loader, model=model_repo, title=title),
+            "requirements.txt": requirements, "README.md": readme}
 
 
 def create_demo_space(model_repo: str, token: str | None, space_id: str | None = None,
@@ -337,8 +351,10 @@ def create_demo_space(model_repo: str, token: str | None, space_id: str | None =
     api = _api(token, endpoint)
     try:
         _check_namespace(api, space_id)
+        setfit = api.file_exists(model_repo, "config_setfit.json")  # a quick baseline published in SetFit format
         url = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
-        operations = [CommitOperationAdd(name, content.encode()) for name, content in demo_space_files(model_repo).items()]
+        files = demo_space_files(model_repo, setfit)
+        operations = [CommitOperationAdd(name, content.encode()) for name, content in files.items()]
         api.create_commit(space_id, operations, commit_message="Demo app from ClassiTune", repo_type="space")
     except UserError:
         raise

@@ -365,7 +365,7 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     if test is not None and len(test):
         summary["test"] = _evaluate(model, tokenizer, test, labels, max_length)[0]["scores"]
     reporter.phase("saving model")
-    _save_model(trainer.model, tokenizer, run, config)
+    _save_model(trainer.model, tokenizer, run, config, max_length)
     shutil.rmtree(run.path("checkpoints"), ignore_errors=True)
     summary["baseline"] = warm.baseline_scores
     summary["recommended"] = recommend(summary["best"], warm.baseline_scores)
@@ -406,8 +406,13 @@ def _write_eval_predictions(run_dir: Path, texts, truth, probs, labels: list[str
             writer.writerow([text, labels[t], labels[p], f"{conf:.4f}"])
 
 
-def _save_model(model, tokenizer, run: Run, config: TrainConfig) -> None:
-    """``model/`` always loads with ``pipeline("text-classification")``; LoRA also keeps ``adapter/``."""
+def _save_model(model, tokenizer, run: Run, config: TrainConfig, max_length: int) -> None:
+    """``model/`` always loads with ``pipeline("text-classification")``; LoRA also keeps ``adapter/``.
+
+    The tokenizer is saved with the run's ``max_length``, so that ``truncation=True`` (and ClassiTune's Predict)
+    cuts texts where training and evaluation did: with mean pooling, the tail of a long text changes the result.
+    """
+    tokenizer.model_max_length = max_length
     if config.method == "lora":
         model.save_pretrained(run.path("adapter"))
         tokenizer.save_pretrained(run.path("adapter"))
