@@ -13,7 +13,7 @@ import gradio as gr
 from trainer.config import TrainConfig
 from trainer.errors import UserError
 
-from .common import owner_key, publish_token, service, user_errors
+from .common import INTAKE_EVENTS, owner_key, publish_token, service, user_errors
 
 
 def _top_k(value) -> int:
@@ -197,9 +197,10 @@ def build() -> None:
         (choose_model, [run_id, which], status),
         (push_to_hub, [run_id, repo_id, token, private, adapter_only, license, widget_examples, model_choice], pushed),
     ]
+    limits = {validate_dataset: INTAKE_EVENTS, start_training: dict(concurrency_limit=1)}
     for fn, inputs, output in endpoints:
         trigger.click(fn, inputs, output, api_name=fn.__name__, api_description=fn.__doc__.split("\n")[0],
-                      concurrency_limit=None if fn is not start_training else 1)
+                      **limits.get(fn, dict(concurrency_limit=None)))
 
 
 

@@ -31,6 +31,11 @@ def service() -> Service:
 
 
 _TOKEN_USERS: dict[str, tuple[str, float]] = {}
+# Reading a file is the web process's largest allocation (up to the upload limit, decoded): every event that
+# reads one (upload, validate, the Hub box, the validate_dataset endpoint) shares this many slots.
+INTAKE_EVENTS = dict(concurrency_id="intake",
+                     concurrency_limit=int(os.environ.get("CLASSITUNE_INTAKE_CONCURRENCY", "2")))
+
 _TOKEN_USERS_LOCK = threading.Lock()
 TOKEN_USER_TTL_SECONDS = 600
 

@@ -16,7 +16,7 @@ from trainer.hub_data import fetch_hub_dataset
 from trainer.service import intake_limits
 
 from . import charts
-from .common import service, user_errors
+from .common import INTAKE_EVENTS, service, user_errors
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.csv"
 FILE_TYPES = [".csv", ".tsv", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq"]
@@ -107,7 +107,7 @@ def build() -> DataTab:
         report = gr.JSON(label="Report")
 
     outputs = [summary, report, distribution, lengths]
-    private = dict(api_visibility="private")
+    private = dict(api_visibility="private", **INTAKE_EVENTS)
     upload.upload(inspect_file, upload, [preview, text_column, label_column, path], **private).success(
         validate, [path, text_column, label_column], outputs, **private)
     example.click(lambda: str(EXAMPLE), None, upload, **private).success(

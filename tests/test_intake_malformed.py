@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from trainer.data import IntakeLimits, load_dataset_file
+from conftest import ROOT
+from trainer.data import IntakeLimits, load_dataset_file, read_table
 from trainer.errors import UserError
 
 GOOD = "text,label\n" + "".join(f"review number {i} was {'great' if i % 2 else 'awful'},{'pos' if i % 2 else 'neg'}\n"
@@ -131,6 +132,34 @@ def test_jsonl_of_non_objects(tmp_path):
 
 def test_corrupt_parquet(tmp_path):
     assert "not a readable Parquet file" in error(tmp_path, "x.parquet", b"PAR1 this is not really parquet")
+
+
+def test_parquet_that_decodes_to_gigabytes_is_refused_in_bounded_memory(tmp_path):
+    """113 KB of Parquet holding 1,000,000 rows of 1,000 characters (1 GB of text) used to be read whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "bomb.parquet"
+    chunk = pa.table({"text": ["x" * 1000] * 10_000, "label": ["a", "b"] * 5_000})  # plain strings, as pandas writes
+    with pq.ParquetWriter(path, chunk.schema) as writer:
+        for _ in range(100):
+            writer.write_table(chunk)
+    assert path.stat().st_size < 1_000_000  # under 1 MB on disk, 1 GB of text
+    # VmHWM: this process's peak memory (ru_maxrss would carry over the test runner's own peak across exec).
+    script = ("import re\nfrom trainer.data import read_table\nfrom trainer.errors import UserError\n"
+              f"try:\n    read_table({str(path)!r})\nexcept UserError as exc:\n    print(exc)\n"
+              "print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    message, peak_mb = result.stdout.strip().splitlines()
+    assert "decodes to more than 210 MB" in message and "CLASSITUNE_MAX_UPLOAD_MB" in message
+    assert int(peak_mb) < 1200, peak_mb  # reading it whole took 2-6 GB
+
+
+def test_parquet_row_limit_is_checked_in_the_metadata(tmp_path):
+    path = tmp_path / "rows.parquet"
+    pd.DataFrame({"text": ["some text"] * 2000, "label": ["a", "b"] * 1000}).to_parquet(path)
+    with pytest.raises(UserError, match="2,000 rows, over the 1,000-row limit"):
+        read_table(path, IntakeLimits(max_rows=1000))
 
 
 # --- read correctly ----------------------------------------------------------------------------

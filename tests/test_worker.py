@@ -43,6 +43,9 @@ def test_queue_and_cancel(service):
     wait(first, lambda s: training(s) and first.metrics())
     status = service.status(second.id, "alice")
     assert status["state"] == "queued" and status["queue_position"] == 0
+    with pytest.raises(UserError, match=r"already have 2 runs queued or running.*cancel one"):
+        service.start("alice", EXAMPLE, TrainConfig(epochs=1))  # one visitor cannot fill the shared queue
+    assert len(service.list("alice")) == 2  # refused before anything was written
 
     started = time.time()
     assert service.cancel(second.id, "alice")["state"] == "cancelled"

@@ -256,6 +256,41 @@ def _read_jsonl(text: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+PARQUET_BATCH = 10_000
+
+
+def _read_parquet(raw: bytes, name: str, limits: IntakeLimits) -> pd.DataFrame:
+    """Parquet compresses repeated text without bound (113 KB can hold 1 GB of text), so the row count is checked
+    in the metadata and the decoded size batch by batch, before anything larger than the limits is built."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(io.BytesIO(raw))
+        if source.metadata.num_rows > limits.max_rows:
+            raise _too_many_rows(name, source.metadata.num_rows, limits)
+        batches, decoded = [], 0
+        for batch in source.iter_batches(batch_size=PARQUET_BATCH):
+            decoded += sum((c.dictionary_decode() if pa.types.is_dictionary(c.type) else c).nbytes
+                           for c in batch.columns)
+            if decoded > limits.max_bytes:
+                row = len(batches) * PARQUET_BATCH + batch.num_rows
+                raise UserError(f"{name!r} decodes to more than {limits.max_bytes / 1e6:.0f} MB of data (the upload "
+                                f"limit; Parquet compresses repeated text), reached by row {row:,}. Upload a sample, "
+                                f"or raise CLASSITUNE_MAX_UPLOAD_MB where you run the app.")
+            batches.append(batch)
+        return pa.Table.from_batches(batches, schema=source.schema_arrow).to_pandas()
+    except UserError:
+        raise
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise UserError(f"{name!r} is not a readable Parquet file ({exc}). Re-export it, or upload CSV.") from exc
+
+
+def _too_many_rows(name: str, rows: int, limits: IntakeLimits) -> UserError:
+    return UserError(f"{name!r} has {rows:,} rows, over the {limits.max_rows:,}-row limit. "
+                     f"Upload a sample, or raise the limit (CLASSITUNE_MAX_ROWS) where you run the app.")
+
+
 def read_table(path: str | Path, limits: IntakeLimits | None = None) -> tuple[pd.DataFrame, FileInfo, list[str]]:
     """Read a data file into a DataFrame of strings (and native values from JSON / Parquet)."""
     limits = limits or IntakeLimits()
@@ -273,10 +308,7 @@ def read_table(path: str | Path, limits: IntakeLimits | None = None) -> tuple[pd
     notes: list[str] = []
     info = FileInfo(name=path.name, format=fmt)
     if fmt == "parquet":
-        try:
-            df = pd.read_parquet(io.BytesIO(raw))
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            raise UserError(f"{path.name!r} is not a readable Parquet file ({exc}). Re-export it, or upload CSV.") from exc
+        df = _read_parquet(raw, path.name, limits)
     else:
         if raw.startswith((b"PK\x03\x04", b"%PDF")):
             raise UserError(_binary_message(raw))
@@ -293,8 +325,7 @@ def read_table(path: str | Path, limits: IntakeLimits | None = None) -> tuple[pd
             info.format = "tsv" if info.delimiter == "\t" else "csv"
             notes += more
     if len(df) > limits.max_rows:
-        raise UserError(f"{path.name!r} has {len(df):,} rows, over the {limits.max_rows:,}-row limit. "
-                        f"Upload a sample, or raise the limit (CLASSITUNE_MAX_ROWS) where you run the app.")
+        raise _too_many_rows(path.name, len(df), limits)
     df.columns = [str(c).strip() for c in df.columns]
     info.rows, info.columns = len(df), list(df.columns)
     if len(df) == 0:

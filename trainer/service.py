@@ -20,7 +20,7 @@ from .data import IntakeLimits, load_dataset_file
 from .errors import UserError
 from .models import check_remote_model
 from .predict import load_classifier
-from .runs import Run, RunStore, not_found
+from .runs import ACTIVE, Run, RunStore, not_found
 from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"
@@ -65,9 +65,24 @@ class Service:
 
     def start(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
         """Validate, write a run directory with the prepared data, and launch its worker."""
+        self._check_active_runs(owner)
         run = self.prepare(owner, path, config, validation_file)
         self.supervisor.start(run)
         return run
+
+    def _check_active_runs(self, owner: str) -> None:
+        """One visitor may not fill the shared queue: at most ``CLASSITUNE_MAX_RUNS_PER_USER`` queued or running."""
+        limit = int(os.environ.get("CLASSITUNE_MAX_RUNS_PER_USER", "2"))
+        def is_active(row: dict) -> bool:  # the registry row, confirmed by the run's own status (it may be stale)
+            try:
+                return row["state"] in ACTIVE and self.store.get(row["id"]).status().get("state") in ACTIVE
+            except (UserError, OSError, ValueError):  # a damaged run directory does not count
+                return False
+
+        active = [row for row in self.store.list(owner) if is_active(row)]
+        if len(active) >= limit:
+            raise UserError(f"You already have {len(active)} runs queued or running, the most one user may have at "
+                            f"once ({limit}). Wait for one to finish, or cancel one (Train tab, or cancel_run).")
 
     def prepare(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
         """Validate and write a queued run directory (config, labels, report, prepared splits)."""
@@ -116,6 +131,7 @@ class Service:
         state = run.status().get("state")
         if state != "interrupted":
             raise UserError(f"Only interrupted runs can be resumed; this run is {state}.")
+        self._check_active_runs(owner)
         self.supervisor.start(run, resume=True)
         return self.status(run_id, owner)
 
