@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from trainer.choice import TUNED
 from trainer.config import TrainConfig
 from trainer.errors import UserError
+from trainer.service import BASE_MODEL, RUN_MODEL, model_reference
 
 from .common import INTAKE_EVENTS, owner_key, publish_token, service, user_errors
 
@@ -104,7 +106,8 @@ def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False
         model: a run id (the model the run uses: the better of its fine-tuned model and quick baseline on
             validation, unless you chose with choose_model), "tuned:<run id>", "base:<run id>", or a Hub model id.
         top_k: how many ranked labels to return per text.
-        compare_with_base: also return the base model's label per text (run ids only).
+        compare_with_base: also return the quick baseline's label per text (run ids only; for a run that uses
+            its baseline, compare "tuned:<run id>" to see the two models side by side).
     Returns:
         One object per text: label, confidence, top_k (and base_label, base_confidence when comparing).
     """
@@ -113,9 +116,9 @@ def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False
     if not isinstance(model, str):
         raise UserError("model must be a run id, \"base:<run id>\" or a Hub model id.")
     results = service().predict(model, texts, owner, top_k=_top_k(top_k))
-    if compare_with_base and "/" not in model and not model.startswith("base:"):
-        model = model.removeprefix("tuned:")
-        for result, base in zip(results, service().predict(f"base:{model}", texts, owner, top_k=1)):
+    kind, name = model_reference(model)
+    if compare_with_base and kind in (RUN_MODEL, TUNED):
+        for result, base in zip(results, service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=1)):
             result.update(base_label=base["label"], base_confidence=base["confidence"])
     return results
 

@@ -55,7 +55,7 @@ def details(run_id: str | None, normalise: bool, owner: str):
     wrong = predictions[predictions["true_label"] != predictions["predicted_label"]]
     wrong = wrong.sort_values("confidence", ascending=False).head(200)
     note = (status.get("recommended") or {}).get("message", "")
-    choice = gr.update(value=chosen_model(status), interactive=bool(status.get("baseline")))
+    choice = gr.update(value=chosen_model(status), interactive=run.path("baseline/evaluation.json").exists())
     return charts.confusion_chart(evaluation, normalise), per_class, wrong, comparison, choice, note
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 from trainer.data import read_table
 from trainer.errors import UserError
 from trainer.predict import MAX_TEXTS_PER_REQUEST
-from trainer.choice import BASELINE, chosen_model
-from trainer.service import BASE_MODEL, TUNED_MODEL
+from trainer.choice import BASELINE, TUNED, chosen_model
+from trainer.service import BASE_MODEL, HUB_MODEL, RUN_MODEL, model_reference
 from trainer.spreadsheet import safe_cell
 
 from .common import owner_key, service, user_errors
@@ -73,16 +73,18 @@ def classify(model: str, compare: bool, pasted: str, upload: str | None, column:
     texts = texts_from(pasted, upload, column)
     if not model:
         raise UserError("Choose a tuned model (one of your finished runs) or type a Hub classifier id.")
-    is_run = "/" not in model
-    tuned = service().predict(f"{TUNED_MODEL}:{model}" if is_run else model, texts, owner, top_k=int(top_k))
+    kind, name = model_reference(model)
+    is_run = kind != HUB_MODEL
+    # The left column is the fine-tuned model (a typed "base:<run>" shows the baseline there instead).
+    tuned = service().predict(f"{TUNED}:{name}" if kind == RUN_MODEL else model, texts, owner, top_k=int(top_k))
     base = None
     if compare and is_run:
-        base = service().predict(f"{BASE_MODEL}:{model}", texts, owner, top_k=int(top_k))
+        base = service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=int(top_k))
     table = compare_table(texts, tuned, base)
     disagreements = int((table["agree"] == "NO").sum()) if base is not None else None
     note = f"{len(texts)} texts classified." + (f" Tuned and base models disagree on {disagreements}."
                                                if disagreements is not None else "")
-    if is_run and chosen_model(service().run(model, owner).status()) == BASELINE:
+    if is_run and chosen_model(service().run(name, owner).status()) == BASELINE:
         note += (" **This run uses its base model** (the quick baseline scored higher on validation): the API and "
                  "Publish use it; switch in the Metrics tab.")
     return _highlight(table), write_download(table), note

@@ -2,7 +2,7 @@
 
 The real ``huggingface_hub`` client (and ``transformers`` on top of it) runs unmodified against it:
 whoami-v2, repo creation, preupload, the LFS batch API with basic PUT uploads, NDJSON commits, repo info,
-``resolve`` downloads, and the README metadata check. Tokens: ``TOKENS`` maps a token to (user, role). Private repos are visible to
+the repo tree, ``resolve`` downloads, and the README metadata check. Tokens: ``TOKENS`` maps a token to (user, role). Private repos are visible to
 their owner only. State is in memory; every upload is checked against its sha256.
 """
 
@@ -170,6 +170,15 @@ class Hub:
         return JSONResponse({"id": repo_id, "modelId": repo_id, "sha": head, "private": repo["private"],
                              "siblings": [{"rfilename": name} for name in sorted(repo["files"])]})
 
+    async def tree(self, request: Request):
+        """``list_repo_tree`` / ``list_repo_files`` (recursive listing, one page): what ``delete_patterns`` reads."""
+        p = request.path_params
+        repo, error = self.repo(request, p["kind"][:-1], f"{p['ns']}/{p['name']}")
+        if error:
+            return error
+        return JSONResponse([{"type": "file", "path": name, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
+                             for name, data in sorted(repo["files"].items())])
+
     async def resolve(self, request: Request):
         p = request.path_params
         kind = "space" if p.get("prefix") == "spaces" else "model"
@@ -194,6 +203,7 @@ def build(hub: Hub) -> Starlette:
         Route("/api/{kind:str}/{ns}/{name}/preupload/{rev}", hub.preupload, methods=["POST"]),
         Route("/api/{kind:str}/{ns}/{name}/commit/{rev}", hub.commit, methods=["POST"]),
         Route("/api/{kind:str}/{ns}/{name}/revision/{rev:path}", hub.repo_info),
+        Route("/api/{kind:str}/{ns}/{name}/tree/{rev:path}", hub.tree),
         Route("/api/{kind:str}/{ns}/{name}", hub.repo_info),
         Route("/{ns}/{name}.git/info/lfs/objects/batch", hub.lfs_batch, methods=["POST"]),
         Route("/{prefix}/{ns}/{name}.git/info/lfs/objects/batch", hub.lfs_batch, methods=["POST"]),

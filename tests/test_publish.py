@@ -41,7 +41,7 @@ def run(tmp_path_factory):
     run.update_status(state="queued", dataset="banking77_sample.csv", model="default", method="lora")
     for name, data in (("labels.json", intake.labels), ("data_report.json", intake.report.to_dict())):
         run.path(name).write_text(json.dumps(data))
-    config = TrainConfig(method="lora", epochs=1, evals_per_epoch=1, max_length=32)
+    config = TrainConfig(method="lora", epochs=1, evals_per_epoch=1, max_length=32, pooling="cls")  # adapters need it
     run.path("config.json").write_text(json.dumps(config.to_dict()))
     assert run_training(run, config, intake.train, intake.validation, intake.labels)["state"] == "succeeded"
     return run
@@ -149,6 +149,12 @@ def test_baseline_in_setfit_format_loads_from_the_hub_and_its_demo_space_runs(hu
                                                       "my pin is blocked"], top_k=1)
     assert json.loads(remote.stdout.splitlines()[-1]) == [r["label"] for r in local]
 
+    push(run, PublishOptions(repo_id="alice/baseline-model", model="tuned"), WRITE, endpoint=hub.url)  # switch
+    files = hub.hub.repos["model:alice/baseline-model"]["files"]
+    assert "model_head.pkl" not in files and "config_setfit.json" not in files and "config.json" in files
+    create_demo_space("alice/baseline-model", WRITE, endpoint=hub.url)
+    assert "pipeline(" in hub.hub.repos["space:alice/baseline-model-demo"]["files"]["app.py"].decode()
+
 
 def test_cli_dry_run_writes_the_upload_folder(run, tmp_path):
     out = tmp_path / "upload"
@@ -156,6 +162,13 @@ def test_cli_dry_run_writes_the_upload_folder(run, tmp_path):
                              "--dry-run", "--output", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert {p.name for p in out.iterdir()} >= {"README.md", "config.json", "model.safetensors", "tokenizer.json"}
+    for which, marker in (("baseline", "config_setfit.json"), ("tuned", "tokenizer_config.json")):
+        folder = tmp_path / which
+        result = subprocess.run([sys.executable, "-m", "trainer", "push", "--run", str(run.dir), "--repo", "alice/dry",
+                                 "--model", which, "--dry-run", "--output", str(folder)], capture_output=True,
+                                text=True, cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        assert (folder / marker).exists() and (which == "baseline") == (folder / "model_head.pkl").exists()
 
 
 def test_token_is_written_nowhere(hub, run, tmp_path):

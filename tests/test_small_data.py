@@ -78,6 +78,8 @@ def test_recommend_prefers_the_baseline_only_when_it_scores_higher():
     assert recommend(tuned, base)["model"] == BASELINE and "scored higher" in recommend(tuned, base)["message"]
     assert recommend(base, tuned)["model"] == TUNED
     assert recommend(tuned, dict(tuned))["model"] == TUNED  # a tie keeps the fine-tuned model
+    assert "only 4 rows" in recommend(tuned, base, n_validation=4)["message"]
+    assert "rough guide" not in recommend(tuned, base, n_validation=500)["message"]
 
 
 def test_baseline_publishes_in_setfit_format_and_loads_with_setfit(few_shot, tmp_path):
@@ -99,6 +101,8 @@ def test_baseline_publishes_in_setfit_format_and_loads_with_setfit(few_shot, tmp
     assert np.allclose(probabilities, [r["confidence"] for r in ours], atol=1e-4)
     with pytest.raises(UserError, match="no LoRA adapter"):
         prepare_folder(run, PublishOptions(repo_id="alice/x", model=BASELINE, adapter_only=True), tmp_path / "x")
+    with pytest.raises(UserError, match="added mean-pooling layer"):  # no adapter could rebuild the extra layer
+        prepare_folder(run, PublishOptions(repo_id="alice/x", model=TUNED, adapter_only=True), tmp_path / "y")
     tuned_card = prepare_folder(run, PublishOptions(repo_id="alice/trec", model=TUNED), tmp_path / "t") / "README.md"
     assert "library_name: transformers" in tuned_card.read_text()
 

@@ -1,5 +1,6 @@
 """Runs as separate processes: queue, cancel, a killed worker, an app restart mid-run, resume, registry rebuild."""
 
+import json
 import os
 import signal
 import subprocess
@@ -141,6 +142,12 @@ def test_interrupted_by_app_restart_then_resumed(data_root):
     steps = [e["step"] for e in run.metrics() if e["type"] == "train"]
     assert steps == sorted(steps) and steps[-1] >= steps_before  # continued, no duplicated steps
     assert (run.model_dir / "model.safetensors").exists()
+
+    legacy = {k: v for k, v in run.config().items() if k not in ("pooling", "head_init")}  # as earlier versions wrote
+    run.path("config.json").write_text(json.dumps(legacy))
+    run.update_status(state="interrupted")
+    with pytest.raises(UserError, match="earlier version of ClassiTune.*start it again"):
+        restarted.resume(run.id, "carol")
 
 
 def test_registry_rebuilds_from_run_directories(service, data_root):

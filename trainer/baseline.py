@@ -18,20 +18,25 @@ from .metrics import scores, softmax
 
 
 @torch.inference_mode()
-def embed(texts: list[str], model, tokenizer, max_length: int, batch_size: int = 128, device: str = "cpu",
-          should_stop=lambda: False) -> np.ndarray:
+def masked_mean(hidden, attention_mask) -> np.ndarray:
+    """Sentence-transformers' mean pooling: the mean of the real (unpadded) tokens' vectors.
+
+    Training's warm start and the baseline's predictions both use it, so the baseline
+    reproduces the scores it reported.
+    """
+    mask = attention_mask.unsqueeze(-1).float()
+    return ((hidden.float() * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy()
+
+
+def embed(texts: list[str], model, tokenizer, max_length: int, batch_size: int = 128, device: str = "cpu") -> np.ndarray:
     """Mean-pooled last hidden states, in length-sorted batches (less padding, same result)."""
     order = np.argsort([len(t) for t in texts])
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
-        if should_stop():
-            break
         index = order[start:start + batch_size]
         batch = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True,
                           return_tensors="pt").to(device)
-        hidden = model(**batch).last_hidden_state.float()
-        mask = batch["attention_mask"].unsqueeze(-1).float()
-        out[index] = ((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy()
+        out[index] = masked_mean(model(**batch).last_hidden_state, batch["attention_mask"])
     return out
 
 

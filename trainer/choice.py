@@ -10,20 +10,25 @@ from __future__ import annotations
 TUNED, BASELINE = "tuned", "baseline"
 
 
-def recommend(tuned: dict, baseline: dict) -> dict:
+SMALL_VALIDATION = 50  # below this many validation rows, one row moves accuracy by 2+ points
+
+
+def recommend(tuned: dict, baseline: dict, n_validation: int | None = None) -> dict:
     """``{"model": "tuned" | "baseline", "message": ...}``: ranked by validation macro-F1, then accuracy."""
     def key(scores: dict) -> tuple[float, float]:
         return round(scores.get("macro_f1", 0.0), 4), round(scores.get("accuracy", 0.0), 4)
 
     t, b = key(tuned), key(baseline)
+    caveat = (f" Validation has only {n_validation} rows, so this comparison is a rough guide: add labeled rows, "
+              f"or a validation file, to make it reliable." if n_validation and n_validation < SMALL_VALIDATION else "")
     if b > t:
         return {"model": BASELINE, "message": (
             f"The quick baseline (frozen encoder + logistic regression) scored higher on validation than the "
             f"fine-tuned model: macro-F1 {b[0]:.3f} vs {t[0]:.3f}, accuracy {b[1]:.3f} vs {t[1]:.3f}. "
-            f"Predict and Publish use the baseline unless you choose the fine-tuned model.")}
+            f"Predict and Publish use the baseline unless you choose the fine-tuned model.{caveat}")}
     return {"model": TUNED, "message": (
         f"The fine-tuned model is better than or equal to the quick baseline on validation: macro-F1 {t[0]:.3f} vs "
-        f"{b[0]:.3f}, accuracy {t[1]:.3f} vs {b[1]:.3f}.")}
+        f"{b[0]:.3f}, accuracy {t[1]:.3f} vs {b[1]:.3f}.{caveat}")}
 
 
 def chosen_model(status: dict) -> str:

@@ -129,7 +129,7 @@ def cmd_push(args) -> int:
     if not run.path("status.json").exists():
         raise UserError(f"{args.run!r} is not a run directory (no status.json).")
     options = PublishOptions(repo_id=args.repo, private=args.private, adapter_only=args.adapter_only,
-                             license=args.license, widget_examples=args.widget_examples)
+                             license=args.license, widget_examples=args.widget_examples, model=args.model)
     if args.dry_run:
         if not args.output:
             raise UserError("--dry-run needs --output DIR: the folder that would be uploaded is written there.")
@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repo", required=True, help="<user or org>/<name>")
     p.add_argument("--private", action="store_true")
     p.add_argument("--adapter-only", action="store_true", help="push the LoRA adapter instead of the merged model")
+    p.add_argument("--model", choices=["tuned", "baseline"], default="",
+                   help="which of the run's models to publish (default: the one the run uses; baseline: SetFit format)")
     p.add_argument("--license", default="apache-2.0")
     p.add_argument("--widget-examples", action="store_true", help="use 3 validation texts as widget examples")
     p.add_argument("--demo-space", action="store_true", help="also create a demo Space serving the model")

@@ -128,28 +128,32 @@ def model_card(run: Run, options: PublishOptions):
     else:
         usage = (f"```python\nfrom transformers import pipeline\n\nclassifier = pipeline(\"text-classification\", "
                  f"model=\"{repo}\")\nprint(classifier(\"Your text here\", truncation=True))  # truncated where training truncated\n```")
-    hyper = {"method": config.get("method"), "epochs": resolved.get("epochs") or config.get("epochs"),
-             "learning_rate": resolved.get("learning_rate"), "head_learning_rate": resolved.get("head_learning_rate"),
-             "head_init": resolved.get("head_init"), "pooling": resolved.get("pooling"),
-             "batch_size": resolved.get("batch_size"),
-             "max_length": resolved.get("max_length"), "warmup_ratio": config.get("warmup_ratio"),
-             "weight_decay": config.get("weight_decay"), "precision": resolved.get("precision"),
-             "class_weighted_loss": resolved.get("class_weights"), "seed": config.get("seed")}
-    if config.get("method") == "lora":
-        hyper.update(lora_r=config.get("lora_r"), lora_alpha=config.get("lora_alpha"),
-                     lora_dropout=config.get("lora_dropout"), lora_target_modules=config.get("lora_target_modules"))
     confusion_table = _markdown_table(["true / predicted", *labels], confusion)
     if is_baseline:
+        recommended = (status.get("recommended") or {}).get("model") == BASELINE
         what = (f"A text classifier in [SetFit](https://github.com/huggingface/setfit) format: the frozen "
                 f"[{base_model}](https://huggingface.co/{base_model}) encoder (mean pooling) with a logistic-regression "
-                f"head fitted by [ClassiTune](https://huggingface.co/spaces). It scored higher on validation than "
-                f"fine-tuning the encoder on the same data, so it is the model this run recommends.")
+                f"head fitted by [ClassiTune](https://huggingface.co/spaces). "
+                + ("It scored higher on validation than fine-tuning the encoder on the same data, so it is the model "
+                   "this run recommends." if recommended else
+                   "Fine-tuning the encoder on the same data scored higher on validation (see Results); this "
+                   "simpler model was published by choice."))
         hyper = {"head": "scikit-learn LogisticRegression (lbfgs, C=1)", "encoder": f"{base_model}, frozen",
                  "pooling": "mean of token vectors, not normalised", "class_weight":
                  "balanced" if resolved.get("class_weights") else "none", "max_length": resolved.get("max_length")}
     else:
         what = (f"A text classifier fine-tuned from [{base_model}](https://huggingface.co/{base_model}) with "
                 f"[ClassiTune](https://huggingface.co/spaces) ({config.get('method')} fine-tune).")
+        hyper = {"method": config.get("method"), "epochs": resolved.get("epochs") or config.get("epochs"),
+                 "learning_rate": resolved.get("learning_rate"), "head_learning_rate": resolved.get("head_learning_rate"),
+                 "head_init": resolved.get("head_init"), "pooling": resolved.get("pooling"),
+                 "batch_size": resolved.get("batch_size"),
+                 "max_length": resolved.get("max_length"), "warmup_ratio": config.get("warmup_ratio"),
+                 "weight_decay": config.get("weight_decay"), "precision": resolved.get("precision"),
+                 "class_weighted_loss": resolved.get("class_weights"), "seed": config.get("seed")}
+        if config.get("method") == "lora":
+            hyper.update(lora_r=config.get("lora_r"), lora_alpha=config.get("lora_alpha"),
+                         lora_dropout=config.get("lora_dropout"), lora_target_modules=config.get("lora_target_modules"))
     rows = [["this model", best.get("accuracy", float("nan")), best.get("macro_f1", float("nan"))],
             ["fine-tuned encoder (not published here)" if is_baseline else
              f"quick baseline: frozen {base_model} embeddings + logistic regression",
@@ -209,12 +213,19 @@ def prepare_folder(run: Run, options: PublishOptions, folder: Path) -> Path:
         raise UserError(f"Run {run.id} has not finished successfully ({run.status().get('state')}); "
                         f"only finished runs can be published.")
     if published_model(run, options) == BASELINE:
+        if not run.path("baseline/evaluation.json").exists():
+            raise UserError(f"Run {run.id} was trained by an earlier version of ClassiTune that did not keep its quick "
+                            f"baseline's per-class scores: publish its fine-tuned model, or train it again.")
         if options.adapter_only:
             raise UserError("The quick baseline has no LoRA adapter: publish it whole (untick 'adapter only'), "
                             "or choose the fine-tuned model.")
         write_setfit_folder(run, folder)
         model_card(run, options).save(folder / "README.md")
         return folder
+    if options.adapter_only and (run.status().get("config_resolved") or {}).get("pooling") == "mean":
+        raise UserError("This run's model has an added mean-pooling layer that its base model lacks, so the LoRA "
+                        "adapter alone cannot rebuild it: publish the merged model (untick 'adapter only'), or train "
+                        "with pooling=cls to publish adapters.")
     source = run.path("adapter") if options.adapter_only else run.model_dir
     if not source.is_dir():
         raise UserError("This run has no LoRA adapter (it was a full fine-tune); publish the merged model instead."
@@ -293,7 +304,9 @@ def push(run: Run, options: PublishOptions, token: str | None, endpoint: str | N
             url = api.create_repo(options.repo_id, private=options.private, exist_ok=True)
             what = ("quick baseline (SetFit format)" if published_model(run, options) == BASELINE
                     else f"{run.config().get('method')} fine-tune")
-            info = api.upload_folder(folder_path=str(folder), repo_id=options.repo_id,
+            # The repo then holds exactly this upload: a SetFit baseline's files do not linger beside a later
+            # fine-tuned model (nor the reverse), where they would mislead loaders and the demo Space.
+            info = api.upload_folder(folder_path=str(folder), repo_id=options.repo_id, delete_patterns=["*"],
                                      commit_message=f"Upload {what} from ClassiTune run {run.id}")
         except UserError:
             raise
@@ -336,7 +349,8 @@ def demo_space_files(model_repo: str, setfit: bool = False) -> dict[str, str]:
               f"sdk_version: 6.31.0\npython_version: \"3.11\"\napp_file: app.py\nmodels:\n  - {model_repo}\n---\n\n"
               f"# {title}\n\nTry [{model_repo}](https://huggingface.co/{model_repo}): type a text, get its label.\n")
     loader = (SETFIT_LOADER if setfit else PIPELINE_LOADER).format(model=model_repo)
-    requirements = "transformers==5.23.0\ntorch==2.13.0\n" + ("setfit==1.2.0\nsentence-transformers==6.2.0\n" if setfit else "")
+    requirements = "transformers==5.23.0\ntorch==2.13.0\n" + (
+        "setfit==1.2.0\nsentence-transformers==6.2.0\nscikit-learn==1.9.1\n" if setfit else "")  # the head's pickle
     return {"app.py": DEMO_APP.format(loader=loader, model=model_repo, title=title),
             "requirements.txt": requirements, "README.md": readme}
 

@@ -14,7 +14,7 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
-from .choice import BASELINE, check_choice, chosen_model
+from .choice import BASELINE, TUNED, check_choice, chosen_model
 from .config import TrainConfig
 from .data import IntakeLimits, load_dataset_file
 from .errors import UserError
@@ -23,8 +23,20 @@ from .predict import load_classifier
 from .runs import ACTIVE, Run, RunStore, not_found
 from .supervisor import PROJECT_ROOT, Supervisor
 
-BASE_MODEL = "base"
-TUNED_MODEL = "tuned"
+BASE_MODEL = "base"  # "base:<run id>": a run's quick baseline; "tuned:<run id>": its fine-tuned model
+RUN_MODEL, HUB_MODEL = "run", "hub"
+
+
+def model_reference(model: str) -> tuple[str, str]:
+    """What a model string names: (BASE_MODEL | TUNED | RUN_MODEL | HUB_MODEL, the run id or Hub id).
+
+    A plain run id means the model the run uses (its choice, see choice.py); anything with a "/" is a Hub id.
+    """
+    model = model.strip() if isinstance(model, str) else ""
+    for kind in (BASE_MODEL, TUNED):
+        if model.startswith(f"{kind}:"):
+            return kind, model.split(":", 1)[1]
+    return (HUB_MODEL if "/" in model else RUN_MODEL), model
 
 
 def intake_limits() -> IntakeLimits:
@@ -131,6 +143,9 @@ class Service:
         state = run.status().get("state")
         if state != "interrupted":
             raise UserError(f"Only interrupted runs can be resumed; this run is {state}.")
+        if "pooling" not in run.config():  # its checkpoints have another model shape and optimizer layout
+            raise UserError(f"Run {run.id} was started by an earlier version of ClassiTune, whose checkpoints the "
+                            f"current training cannot continue: start it again (same file and settings).")
         self._check_active_runs(owner)
         self.supervisor.start(run, resume=True)
         return self.status(run_id, owner)
@@ -160,23 +175,17 @@ class Service:
     def classifier(self, model: str, owner: str):
         """A run id (the model the run uses: its choice, see choice.py), ``tuned:<run id>`` (its fine-tuned model),
         ``base:<run id>`` (its quick baseline), or a Hub classifier id."""
-        model = (model or "").strip() if isinstance(model, str) else ""
-        if model.startswith(f"{BASE_MODEL}:"):
-            return load_classifier(self.run(model.split(":", 1)[1], owner).dir, kind="baseline")
-        if model and "/" not in model and not model.startswith(f"{TUNED_MODEL}:"):
-            run = self.run(model, owner)
-            if chosen_model(run.status()) == BASELINE:
-                return load_classifier(run.dir, kind="baseline")
-        if model.startswith(f"{TUNED_MODEL}:"):
-            model = model.split(":", 1)[1]
-        if model and "/" not in model:
-            run = self.run(model, owner)
-            if run.status().get("state") != "succeeded" or not (run.model_dir / "config.json").exists():
-                raise UserError(f"Run {run.id} has no tuned model yet (it is {run.status().get('state')}).")
-            return load_classifier(run.model_dir)
-        if model:
-            return self._hub_classifier(model)
-        raise UserError("Choose a model: one of your runs, its base model, or a Hub classifier id.")
+        kind, name = model_reference(model)
+        if not name:
+            raise UserError("Choose a model: one of your runs, its base model, or a Hub classifier id.")
+        if kind == HUB_MODEL:
+            return self._hub_classifier(name)
+        run = self.run(name, owner)
+        if kind == BASE_MODEL or (kind == RUN_MODEL and chosen_model(run.status()) == BASELINE):
+            return load_classifier(run.dir, kind="baseline")
+        if run.status().get("state") != "succeeded" or not (run.model_dir / "config.json").exists():
+            raise UserError(f"Run {run.id} has no tuned model yet (it is {run.status().get('state')}).")
+        return load_classifier(run.model_dir)
 
     @staticmethod
     def _hub_classifier(model_id: str):

@@ -137,14 +137,14 @@ def _prepare_for_method(config: TrainConfig, model, pooling_layer=None):
     return model
 
 
-def _optimizer(model, schedule: Schedule, weight_decay: float, head_name: str):
-    """AdamW with the head on its own learning rate; no weight decay on biases and LayerNorm weights."""
+def _optimizer(model, schedule: Schedule, weight_decay: float, head_name: str | None):
+    """AdamW with the head (when found) on its own learning rate; no weight decay on biases and LayerNorm weights."""
     groups: dict[tuple[bool, bool], list] = {}
-    head_prefix = head_name.split(".")[0]
+    head_prefix = head_name.split(".")[0] if head_name else None
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        is_head = f".{head_prefix}." in f".{name}"
+        is_head = head_prefix is not None and f".{head_prefix}." in f".{name}"
         decay = param.dim() >= 2
         groups.setdefault((is_head, decay), []).append(param)
     return torch.optim.AdamW([{"params": params, "weight_decay": weight_decay if decay else 0.0,
@@ -293,7 +293,7 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     precision = precision_for(hw, config.precision)
     weights = _class_weights(train, len(labels), config.class_weights)
     reporter.phase("baseline")
-    model.to("cuda" if hw.device == "cuda" else "cpu")
+    model.to(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if hw.device == "cuda" else "cpu")  # this rank's GPU
     warm = warm_start(model, tokenizer, train["text"].tolist(), train["label"].to_numpy(), validation["text"].tolist(),
                       validation["label"].to_numpy(), len(labels), max_length, balanced=weights is not None,
                       init_head=config.head_init == "probe", seed=config.seed, pooling_layer=pooling_layer)
@@ -305,8 +305,8 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
             "labels": labels, "scores": warm.baseline_scores,
             "per_class": per_class(truth, warm.baseline_predictions, labels),
             "confusion": confusion(truth, warm.baseline_predictions, len(labels))})
-        run.update_status(baseline=warm.baseline_scores, warm_start=warm.probe_scores)
-    head_name, _ = head_layer(model, len(labels))
+        run.update_status(baseline=warm.baseline_scores)
+    head = head_layer(model, len(labels))
     model = _prepare_for_method(config, model, pooling_layer)
     reporter.phase("tokenizing")
     train_ds, val_ds = _tokenize(tokenizer, train, max_length), _tokenize(tokenizer, validation, max_length)
@@ -334,7 +334,7 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     callbacks = [_make_callback(reporter, batch, started)]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    optimizer = _optimizer(model, schedule, config.weight_decay, head_name)
+    optimizer = _optimizer(model, schedule, config.weight_decay, head[0] if head else None)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
                       data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
                       compute_metrics=compute_metrics, callbacks=callbacks, optimizers=(optimizer, None),
@@ -343,10 +343,11 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     checkpoint = _latest_checkpoint(run) if resume else None
     if checkpoint and reporter.main:
         _drop_events_after(run, int(checkpoint.name.split("-")[-1]))
-    reporter.run.update_status(config_resolved={**schedule.to_dict(), "max_length": max_length, "precision": precision,
-                                                "class_weights": weights is not None, "head_init": config.head_init,
-                                                "pooling": "mean" if pooling_layer is not None else "model default",
-                                                "world_size": world_size()})
+    if reporter.main:
+        reporter.run.update_status(config_resolved={
+            **schedule.to_dict(), "max_length": max_length, "precision": precision, "class_weights": weights is not None,
+            "head_init": config.head_init, "pooling": "mean" if pooling_layer is not None else "model default",
+            "world_size": world_size()})
     reporter.phase("training")
     train_started = time.time()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -368,7 +369,7 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     _save_model(trainer.model, tokenizer, run, config, max_length)
     shutil.rmtree(run.path("checkpoints"), ignore_errors=True)
     summary["baseline"] = warm.baseline_scores
-    summary["recommended"] = recommend(summary["best"], warm.baseline_scores)
+    summary["recommended"] = recommend(summary["best"], warm.baseline_scores, len(validation))
     summary["base_model_name"] = display_name(config.model)
     return summary
 
