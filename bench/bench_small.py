@@ -119,7 +119,8 @@ def one(system: str, dataset: str, per_class: int, seed: int, setfit_python: str
     train = slice_of(pool, per_class, seed)
     row = {"system": system, "dataset": dataset, "per_class": per_class, "seed": seed, "rows": len(train)}
     if system == "setfit":
-        command = [setfit_python or sys.executable, __file__, "--setfit-one", dataset, str(per_class), str(seed)]
+        command = [setfit_python or sys.executable, __file__, "--setfit-one", dataset, str(per_class), str(seed),
+                   "--test-rows", str(test_rows)]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
             return {**row, "error": done.stderr.strip().splitlines()[-1][:300]}
@@ -162,7 +163,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.setfit_one:
         dataset, per_class, seed = args.setfit_one
-        pool, test = load(dataset)
+        pool, test = load(dataset, args.test_rows)
         print(json.dumps(setfit_one(slice_of(pool, int(per_class), int(seed)), test, int(seed))))
         return
     rows = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from .plain import plotly_text
+
 LAYOUT = dict(template="plotly_white", height=320, margin=dict(l=50, r=20, t=50, b=40),
               legend=dict(orientation="h", y=-0.2))
 
@@ -11,8 +13,9 @@ LAYOUT = dict(template="plotly_white", height=320, margin=dict(l=50, r=20, t=50,
 def class_distribution(report: dict) -> go.Figure:
     counts = report["class_counts"]
     names = list(counts)
-    fig = go.Figure([go.Bar(name="train", x=names, y=[counts[n]["train"] for n in names]),
-                     go.Bar(name="validation", x=names, y=[counts[n]["validation"] for n in names])])
+    shown = [plotly_text(n) for n in names]
+    fig = go.Figure([go.Bar(name="train", x=shown, y=[counts[n]["train"] for n in names]),
+                     go.Bar(name="validation", x=shown, y=[counts[n]["validation"] for n in names])])
     fig.update_layout(title="Class distribution", barmode="stack", **LAYOUT)
     return fig
 
@@ -65,7 +68,7 @@ def lr_chart(runs: dict[str, list[dict]]) -> go.Figure:
 
 
 def confusion_chart(evaluation: dict, normalise: bool) -> go.Figure:
-    labels, matrix = evaluation["labels"], evaluation["confusion"]
+    labels, matrix = [plotly_text(label) for label in evaluation["labels"]], evaluation["confusion"]
     if normalise:
         matrix = [[round(v / max(1, sum(row)), 3) for v in row] for row in matrix]
     fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", text=matrix,

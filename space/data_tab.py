@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from trainer.service import intake_limits
 
 from . import charts
 from .common import INTAKE_EVENTS, service, user_errors
+from .plain import markdown_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.csv"
 FILE_TYPES = [".csv", ".tsv", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq"]
@@ -30,8 +30,8 @@ class DataTab:
 
 
 def report_markdown(report: dict) -> str:
-    """A short human summary; every value from the user's file is HTML-escaped."""
-    e = html.escape
+    """A short human summary; every value from the user's file is shown as plain text (plain.py)."""
+    e = markdown_text
     info = report["file"]
     sizes = report["split_sizes"]
     lines = [
@@ -39,7 +39,7 @@ def report_markdown(report: dict) -> str:
         f"- **File**: {e(info['name'])} ({e(info['format'])}"
         + (f", {e(str(info['encoding']))}" if info.get("encoding") else "")
         + (f", delimiter {e(repr(info['delimiter']))}" if info.get("delimiter") else "") + ")",
-        f"- **Columns**: text = `{e(report['text_column'])}`, label = `{e(report['label_column'])}`",
+        f"- **Columns**: text = {e(report['text_column'])}, label = {e(report['label_column'])}",
         f"- **Split**: {sizes['train']:,} train / {sizes['validation']:,} validation"
         + (f" / {sizes['test']:,} test" if sizes.get("test") else "") + f" ({e(report['split_source'])})",
     ]

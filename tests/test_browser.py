@@ -55,13 +55,22 @@ def test_upload_shows_report_and_chart(page, shared, tmp_path):
 
 def test_hostile_text_is_shown_as_text(page, tmp_path):
     rows = [("<img src=x onerror=\"window.__pwned=1\">", "a"), ("<script>window.__pwned=1</script>", "b")] * 10
+    tracker = "![t](http://127.0.0.1:9/track.png) see https://evil.example"  # Markdown, in a conflict warning
+    rows += [(tracker, "a"), (tracker, "b"), ("a label that is HTML", '<a href="http://evil.example/">x</a>')] * 3
     path = tmp_path / "hostile.csv"
     with open(path, "w", newline="") as handle:
         csv.writer(handle).writerows([("text", "label"), *rows])
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     page.reload()
     page.locator("#dataset-upload input[type=file]").set_input_files(str(path))
-    page.locator("#report-summary").get_by_text("Ready to train").wait_for(timeout=60000)
+    summary = page.locator("#report-summary")
+    summary.get_by_text("Ready to train").wait_for(timeout=60000)
+    page.locator("#class-distribution .js-plotly-plot").wait_for(timeout=30000)
     assert page.evaluate("window.__pwned === undefined")
+    assert "![t](http://127.0.0.1:9/track.png)" in summary.inner_text()  # shown as typed ...
+    assert summary.locator("img, a").count() == 0  # ... not rendered as an image or a link
+    assert page.locator("#class-distribution svg a").count() == 0 and "evil.example" not in " ".join(requested)
 
 
 def test_whole_path(page, live_app, tmp_path):

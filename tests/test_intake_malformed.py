@@ -155,6 +155,20 @@ def test_parquet_that_decodes_to_gigabytes_is_refused_in_bounded_memory(tmp_path
     assert int(peak_mb) < 1200, peak_mb  # reading it whole took 2-6 GB
 
 
+def test_json_nested_200000_levels_deep_names_the_line(tmp_path):
+    deep = "[" * 200_000 + "]" * 200_000
+    message = error(tmp_path, "deep.jsonl", '{"text": "a", "label": "x"}\n{"text": ' + deep + ', "label": "y"}\n')
+    assert message.startswith("Line 2 nests lists or objects too deeply")
+    assert "JSON array nests" in error(tmp_path, "deep.json", "[" + deep + "]")
+
+
+def test_parquet_categorical_text_column_with_one_value(tmp_path):
+    path = tmp_path / "cat.parquet"
+    pd.DataFrame({"text": pd.Categorical(["the same text"] * 40), "label": ["a", "b"] * 20}).to_parquet(path)
+    intake = load_dataset_file(path, with_lengths=False)
+    assert intake.report.text_column == "text" and intake.labels == ["a", "b"]
+
+
 def test_parquet_row_limit_is_checked_in_the_metadata(tmp_path):
     path = tmp_path / "rows.parquet"
     pd.DataFrame({"text": ["some text"] * 2000, "label": ["a", "b"] * 1000}).to_parquet(path)

@@ -78,6 +78,14 @@ class TrainConfig:
             if not ok:
                 raise UserError(f"Invalid setting {name}={getattr(self, name)!r}: {rule}.")
 
+        for name in ("model", "method", "head_init", "pooling", "class_weights", "precision"):
+            need(isinstance(getattr(self, name), str), name, "use text")
+        for name in ("text_column", "label_column"):
+            need(getattr(self, name) is None or isinstance(getattr(self, name), str), name, "use a column name")
+        need(0 <= self.seed < 2 ** 32, "seed", "use a whole number from 0 to 4294967295")
+        need(isinstance(self.lora_target_modules, list) and all(isinstance(m, str) and m.strip()
+                                                                for m in self.lora_target_modules),
+             "lora_target_modules", "use a list of module names such as [\"query\", \"value\"], or [\"all-linear\"]")
         need(self.method in METHODS, "method", "use 'full' or 'lora'")
         need(self.epochs is None or 0 < self.epochs <= 100, "epochs", "use a number between 0 and 100, or leave empty for auto")
         need(self.learning_rate is None or 0 < self.learning_rate < 1, "learning_rate", "use a value such as 5e-5")

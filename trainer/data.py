@@ -228,6 +228,10 @@ def _header_looks_like_data(df: pd.DataFrame) -> bool:
     return False
 
 
+_TOO_DEEP = ("{where} nests lists or objects too deeply to read (thousands of levels). Each record must be one "
+             "flat object such as {{\"text\": \"...\", \"label\": \"...\"}}.")
+
+
 def _read_jsonl(text: str) -> pd.DataFrame:
     stripped = text.lstrip()
     if stripped.startswith("["):
@@ -237,6 +241,8 @@ def _read_jsonl(text: str) -> pd.DataFrame:
             raise UserError(f"Malformed JSON array at line {exc.lineno}, column {exc.colno}: {exc.msg}. A .json file "
                             f"must hold one array of objects; JSON Lines (.jsonl) must have one object per line such as "
                             f'{{"text": "...", "label": "..."}}.') from exc
+        except RecursionError:
+            raise UserError(_TOO_DEEP.format(where="The JSON array")) from None
     else:
         records = []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -247,6 +253,8 @@ def _read_jsonl(text: str) -> pd.DataFrame:
             except json.JSONDecodeError as exc:
                 raise UserError(f"Malformed JSON Lines: line {number} is not valid JSON ({exc.msg}, column {exc.colno}). "
                                 f"Each line must be one JSON object such as {{\"text\": \"...\", \"label\": \"...\"}}.") from exc
+            except RecursionError:
+                raise UserError(_TOO_DEEP.format(where=f"Line {number}")) from None
     if not records:
         raise UserError("The file is empty: it has no JSON records.")
     bad = next((i for i, r in enumerate(records, start=1) if not isinstance(r, dict)), None)
@@ -374,7 +382,7 @@ def _label_order(labels: set[str]) -> list[str]:
 
 
 def _mean_length(series: pd.Series) -> float:
-    sample = series.head(5000)
+    sample = series.head(5000).astype(object)  # a categorical column (Parquet) maps to a categorical otherwise
     if not (sample.map(lambda v: isinstance(v, str))).mean() > 0.9:
         return 0.0
     return float(sample.astype(str).str.len().mean())
