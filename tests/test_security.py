@@ -112,6 +112,8 @@ def payloads(run_id: str, model_dir: str) -> list[tuple[str, tuple, str]]:
         ("/predict", (["hi"], model_dir, 1, False), r"not accepted here"),
         ("/predict", (["hi"], "base:../../etc", 1, False), r"not a valid run id"),
         ("/predict", (["hi"], "nobody/no-such-model", 1, False), r"could not be downloaded"),
+        ("/predict", (["hi"], "distilbert-base-uncased-finetuned-sst-2-english", 1, False),
+         r"could not be downloaded"),  # a Hub id without a namespace is a Hub id, as in Train
         ("/push_to_hub", (run_id, "not a repo id!!", TOKEN, False, False, "apache-2.0", False), r"repo id|Repo id"),
         ("/push_to_hub", (run_id, "alice/x", "hf_not_a_real_token", False, False, "apache-2.0", False),
          r"token"),

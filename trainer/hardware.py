@@ -17,7 +17,9 @@ class Hardware:
 
     def describe(self) -> str:
         if self.device == "cuda":
-            return f"GPU: {self.name} ({self.memory_gb:.0f} GB), {self.gpu_count} device(s); {self.cpu_cores} CPU cores"
+            precision = "bf16" if self.bf16 else "fp16 with loss scaling (no native bf16)"
+            return (f"GPU: {self.name} ({self.memory_gb:.0f} GB), {self.gpu_count} device(s), trains in {precision}; "
+                    f"{self.cpu_cores} CPU cores")
         return f"CPU only: {self.cpu_cores} cores (no GPU found); training uses fp32"
 
     def to_dict(self) -> dict:
@@ -32,8 +34,10 @@ def detect() -> Hardware:
     if os.environ.get("SM_NUM_GPUS") == "0" or not torch.cuda.is_available():
         return Hardware("cpu", "CPU", None, cores, False, 0)
     props = torch.cuda.get_device_properties(0)
-    return Hardware("cuda", props.name, props.total_memory / 1024**3, cores,
-                    bool(torch.cuda.is_bf16_supported()), torch.cuda.device_count())
+    # Native bf16 needs compute capability 8.0 (Ampere) or later; ``is_bf16_supported()`` also answers True where
+    # bf16 is only emulated (T4, V100: the cheapest GPU Spaces), which trains far slower than fp16 there.
+    native_bf16 = torch.cuda.get_device_capability(0) >= (8, 0)
+    return Hardware("cuda", props.name, props.total_memory / 1024**3, cores, native_bf16, torch.cuda.device_count())
 
 
 def precision_for(hw: Hardware, requested: str = "auto") -> str:

@@ -9,6 +9,7 @@ reported exactly like one that does not exist (so ids cannot be probed either).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from functools import cached_property
@@ -25,18 +26,21 @@ from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"  # "base:<run id>": a run's quick baseline; "tuned:<run id>": its fine-tuned model
 RUN_MODEL, HUB_MODEL = "run", "hub"
+LOOKS_LIKE_RUN_ID = re.compile(r"^\d{8}-\d{6}-")  # a mistyped run id is still "not found", not a Hub download
 
 
 def model_reference(model: str) -> tuple[str, str]:
     """What a model string names: (BASE_MODEL | TUNED | RUN_MODEL | HUB_MODEL, the run id or Hub id).
 
-    A plain run id means the model the run uses (its choice, see choice.py); anything with a "/" is a Hub id.
+    A plain run id means the model the run uses (its choice, see choice.py). Run ids have a fixed form
+    (``20261124-065032-<16 characters>``): anything else is a Hub id, with a namespace or without one
+    (``roberta-base``), as the Train tab accepts them.
     """
     model = model.strip() if isinstance(model, str) else ""
     for kind in (BASE_MODEL, TUNED):
         if model.startswith(f"{kind}:"):
             return kind, model.split(":", 1)[1]
-    return (HUB_MODEL if "/" in model else RUN_MODEL), model
+    return (RUN_MODEL if LOOKS_LIKE_RUN_ID.match(model) else HUB_MODEL), model
 
 
 def intake_limits() -> IntakeLimits:
