@@ -50,6 +50,23 @@ def validate_dataset(file: str, text_column: str = "", label_column: str = "") -
 
 
 @user_errors
+def find_label_errors(file: str, text_column: str = "", label_column: str = "") -> dict:
+    """Rank a dataset's rows by how likely their given label is wrong (a ranking to review, not a verdict).
+
+    Args:
+        file: a CSV, TSV, JSON Lines or Parquet file.
+        text_column: the text column; empty to detect it.
+        label_column: the label column; empty to detect it.
+    Returns:
+        flagged (about how many rows look mislabeled), checked, total, note, and rows (the 200 most suspicious:
+        row number in the file, text, given_label, suggested_label, score, flagged).
+    """
+    if not file:
+        raise UserError("No file was sent.")
+    return service().label_errors(file, text_column, label_column).to_dict()
+
+
+@user_errors
 def start_training(file: str, text_column: str = "", label_column: str = "", settings: dict | None = None,
                    profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
                    request: gr.Request = None) -> str:
@@ -192,6 +209,7 @@ def build() -> None:
         trigger = gr.Button(visible=False)
     endpoints = [
         (validate_dataset, [file, text_column, label_column], report),
+        (find_label_errors, [file, text_column, label_column], report),
         (start_training, [file, text_column, label_column, settings], new_run),
         (run_status, [run_id], status),
         (cancel_run, [run_id], status),
@@ -200,7 +218,7 @@ def build() -> None:
         (choose_model, [run_id, which], status),
         (push_to_hub, [run_id, repo_id, token, private, adapter_only, license, widget_examples, model_choice], pushed),
     ]
-    limits = {validate_dataset: INTAKE_EVENTS, start_training: dict(concurrency_limit=1)}
+    limits = {validate_dataset: INTAKE_EVENTS, find_label_errors: INTAKE_EVENTS, start_training: dict(concurrency_limit=1)}
     for fn, inputs, output in endpoints:
         trigger.click(fn, inputs, output, api_name=fn.__name__, api_description=fn.__doc__.split("\n")[0],
                       **limits.get(fn, dict(concurrency_limit=None)))

@@ -16,6 +16,7 @@ from trainer.service import intake_limits
 
 from . import charts
 from .common import INTAKE_EVENTS, service, user_errors
+from . import label_errors_panel
 from .plain import markdown_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.csv"
@@ -110,11 +111,14 @@ def build() -> DataTab:
     private = dict(api_visibility="private", **INTAKE_EVENTS)
     upload.upload(inspect_file, upload, [preview, text_column, label_column, path], **private).success(
         validate, [path, text_column, label_column], outputs, **private)
-    example.click(lambda: str(EXAMPLE), None, upload, **private).success(
-        inspect_file, upload, [preview, text_column, label_column, path], **private).success(
-        validate, [path, text_column, label_column], outputs, **private)
-    hub_button.click(load_hub_dataset, [hub_id, hub_split], upload, **private).success(
-        inspect_file, upload, [preview, text_column, label_column, path], **private).success(
-        validate, [path, text_column, label_column], outputs, **private)
+
+    def after_new_file(event):
+        """A file put into the upload box by the app (example, Hub, corrected file): inspect and validate it."""
+        event.success(inspect_file, upload, [preview, text_column, label_column, path], **private).success(
+            validate, [path, text_column, label_column], outputs, **private)
+
+    after_new_file(example.click(lambda: str(EXAMPLE), None, upload, **private))
+    after_new_file(hub_button.click(load_hub_dataset, [hub_id, hub_split], upload, **private))
+    label_errors_panel.build(path, text_column, label_column, upload, after_new_file)
     check.click(validate, [path, text_column, label_column], outputs, **private)
     return DataTab(path=path, text_column=text_column, label_column=label_column)

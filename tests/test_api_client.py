@@ -18,7 +18,7 @@ def client(live_app):
 
 def test_endpoints_are_listed(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/validate_dataset", "/start_training", "/run_status", "/cancel_run", "/list_runs", "/predict",
+    assert {"/validate_dataset", "/find_label_errors", "/start_training", "/run_status", "/cancel_run", "/list_runs", "/predict",
             "/push_to_hub", "/choose_model"} <= names
 
 
@@ -26,6 +26,14 @@ def test_validate_dataset(client):
     report = client.predict(handle_file(str(EXAMPLE)), "", "", api_name="/validate_dataset")
     assert report["text_column"] == "text" and len(report["labels"]) == 6
     assert report["split_sizes"]["train"] + report["split_sizes"]["validation"] == 360
+
+
+def test_find_label_errors(client):
+    result = client.predict(handle_file(str(EXAMPLE)), "", "", api_name="/find_label_errors")
+    assert result["checked"] == result["total"] > 300 and "not a verdict" in result["note"]
+    assert result["rows"] and set(result["rows"][0]) == {"row", "text", "given_label", "suggested_label", "score",
+                                                         "flagged"}
+    assert sum(r["flagged"] for r in result["rows"]) == min(result["flagged"], len(result["rows"]))
 
 
 def test_validate_dataset_user_error_is_a_message(client, tmp_path):

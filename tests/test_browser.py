@@ -128,6 +128,24 @@ def test_whole_path(page, live_app, tmp_path):
                            timeout=30000)
 
 
+def test_label_errors_panel_ranks_rows_and_loads_the_cleaned_file(page):
+    page.reload()
+    page.locator("#use-example").click()
+    summary = page.locator("#report-summary")
+    summary.get_by_text("6 classes").wait_for(timeout=60000)
+    before = int(re.search(r"([\d,]+) usable rows", summary.inner_text()).group(1).replace(",", ""))
+    page.locator("#label-errors-panel").get_by_text("Likely label errors").first.click()
+    page.locator("#find-label-errors").click()
+    note = page.locator("#label-errors-note")
+    note.get_by_text("look mislabeled").wait_for(timeout=120000)
+    flagged, checked = (int(n.replace(",", "")) for n in re.search(r"About ([\d,]+) of ([\d,]+) rows",
+                                                                      note.inner_text()).groups())
+    assert checked == before and "not a verdict" in note.inner_text()
+    assert flagged == 0 or "suggested_label" in page.locator("#label-errors").inner_text()
+    page.locator("#use-cleaned").click()
+    summary.get_by_text(f"{before - flagged:,} usable rows").wait_for(timeout=60000)
+
+
 def test_another_browser_cannot_see_or_use_the_runs(page, live_app):
     """A second browser (its own storage, so its own id) sees no runs, and a typed-in run id is refused."""
     tab(page, "Train")

@@ -248,14 +248,17 @@ def test_anonymous_visitors_never_act_with_the_operators_token(tmp_path, hub_sta
         stop_app(proc, root)
 
 
+READERS = {"inspect_file", "validate", "load_hub_dataset", "validate_dataset", "find", "find_label_errors"}
+
+
 def test_every_event_that_reads_a_file_shares_the_intake_slots(data_root):
     """Reading a file is the web process's largest allocation: uploads, validation, the Hub box and the
     validate_dataset endpoint together run at most CLASSITUNE_INTAKE_CONCURRENCY (default 2) at a time."""
     from space import ui
 
     readers = [f for f in ui.build_app().fns.values()
-               if f.name in ("inspect_file", "validate", "load_hub_dataset", "validate_dataset")]
-    assert {f.name for f in readers} == {"inspect_file", "validate", "load_hub_dataset", "validate_dataset"}
+               if f.name in READERS]
+    assert {f.name for f in readers} == READERS
     assert {(f.concurrency_id, f.concurrency_limit) for f in readers} == {("intake", 2)}
 
 

@@ -28,6 +28,19 @@ def masked_mean(hidden, attention_mask) -> np.ndarray:
     return ((hidden.float() * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy()
 
 
+def load_encoder(model: str | None):
+    """(tokenizer, frozen encoder in eval mode) of a base model: the embedded default, a Hub id or a path."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from .models import resolve_model
+
+    path = resolve_model(model)
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    encoder = AutoModel.from_pretrained(path, trust_remote_code=False, use_safetensors=True).eval()
+    encoder.requires_grad_(False)  # frozen: no autograd graph is built when it embeds
+    return tokenizer, encoder
+
+
 def embed(texts: list[str], model, tokenizer, max_length: int, batch_size: int = 128, device: str = "cpu") -> np.ndarray:
     """Mean-pooled last hidden states, in length-sorted batches (less padding, same result)."""
     order = np.argsort([len(t) for t in texts])

@@ -53,6 +53,30 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_label_errors(args) -> int:
+    import pandas as pd
+
+    from .label_errors import corrected_file, label_errors_in_file
+    from .spreadsheet import safe_rows
+
+    result = label_errors_in_file(args.file, args.text_column, args.label_column, model=args.model)
+    if args.format == "json":
+        text = json.dumps(result.to_dict(limit=args.top or None), indent=2, ensure_ascii=False)
+    else:
+        text = pd.DataFrame(safe_rows(result.rows[:args.top or None])).to_csv(index=False)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{result.note} Wrote {args.output}.")
+    else:
+        print(text)
+    if args.corrected:
+        from .data import read_table
+
+        original, _, _ = read_table(args.file)  # the user's own rows, returned as they were (not formula-escaped)
+        corrected_file(original, result, args.corrected_mode).to_csv(args.corrected, index=False)
+    return 0
+
+
 def cmd_train(args) -> int:
     from .data import load_dataset_file
     from .runs import Run, RunStore, write_json_atomic
@@ -186,6 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validation-file")
     p.add_argument("--model", default="default", help="tokenizer for the length statistics")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("label-errors", help="rank the rows whose label looks wrong (JSON or CSV); changes nothing")
+    p.add_argument("file")
+    p.add_argument("--text-column")
+    p.add_argument("--label-column")
+    p.add_argument("--model", default="default", help="the frozen encoder that embeds the texts")
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.add_argument("--top", type=int, default=200, help="rows to list, most suspicious first (0: all)")
+    p.add_argument("--output", help="write the ranking here instead of printing it")
+    p.add_argument("--corrected", help="also write the file with a suggested_label column (or without flagged rows)")
+    p.add_argument("--corrected-mode", choices=["suggest", "drop"], default="suggest")
+    p.set_defaults(func=cmd_label_errors)
 
     p = sub.add_parser("train", help="fine-tune a classifier and write a run directory")
     p.add_argument("--data", help="training file (CSV, TSV, JSONL, Parquet)")

@@ -82,7 +82,7 @@ class Report:
 
 @dataclass
 class Intake:
-    """Prepared splits (columns ``text`` and ``label`` as class ids) and the report."""
+    """Prepared splits (``text``, ``label`` as class ids, ``row``: 1-based data row in its file) and the report."""
 
     train: pd.DataFrame
     validation: pd.DataFrame
@@ -589,7 +589,8 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
 
     def finish(part: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"text": part["text"].to_numpy(),
-                             "label": part["label_name"].map(label_ids).to_numpy().astype("int64")})
+                             "label": part["label_name"].map(label_ids).to_numpy().astype("int64"),
+                             "row": part["row"].to_numpy()})
 
     if test is not None:
         test = test[test["label_name"].isin(labels)]

@@ -130,10 +130,7 @@ class BaselineClassifier:
     """The base encoder + a run's logistic regression: what "base model" means for a headless encoder."""
 
     def __init__(self, run_dir: str):
-        from transformers import AutoModel, AutoTokenizer
-
-        from .baseline import Baseline, embed
-        from .models import resolve_model
+        from .baseline import Baseline, embed, load_encoder
         from .runs import Run
 
         run = Run(Path(run_dir))
@@ -142,9 +139,7 @@ class BaselineClassifier:
             raise UserError("This run has no baseline (it did not finish), so there is no base model to compare.")
         self.baseline = Baseline.load(path)
         self.labels = run.labels()
-        base = resolve_model(run.config().get("model"))
-        self.tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=False)
-        self.encoder = AutoModel.from_pretrained(base, trust_remote_code=False, use_safetensors=True).eval()
+        self.tokenizer, self.encoder = load_encoder(run.config().get("model"))
         self.features = SharedForward(
             lambda texts: embed(texts, self.encoder, self.tokenizer, self.baseline.max_length))
 

@@ -19,6 +19,7 @@ from .choice import BASELINE, TUNED, check_choice, chosen_model
 from .config import TrainConfig
 from .data import IntakeLimits, load_dataset_file
 from .errors import UserError
+from .label_errors import LabelErrors, label_errors_in_file
 from .models import check_remote_model
 from .predict import load_classifier
 from .runs import ACTIVE, Run, RunStore, not_found
@@ -76,6 +77,12 @@ class Service:
         check_remote_model(model)
         return load_dataset_file(path, text_column=text_column or None, label_column=label_column or None,
                                  validation_file=validation_file or None, model=model, limits=intake_limits())
+
+    def label_errors(self, path: str, text_column: str | None = None, label_column: str | None = None,
+                     model: str | None = None) -> LabelErrors:
+        """Rank the file's rows by how likely their given label is wrong (label_errors.py); changes nothing."""
+        check_remote_model(model)
+        return label_errors_in_file(path, text_column, label_column, model, intake_limits())
 
     # -- runs ------------------------------------------------------------------------------------
 
