@@ -52,6 +52,7 @@ def test_train_status_list_predict_and_isolation(client, live_app):
     assert final["state"] == "succeeded", final.get("error")
     assert final["best"]["accuracy"] > 0.5  # 6 balanced classes: chance is 0.17
     assert final["fraction"] == 1.0 and final["latest_eval"]["accuracy"] is not None
+    assert not {"owner", "pid", "pid_start"} & set(final)  # the server's process details are not the visitor's
 
     assert [r["id"] for r in client.predict(api_name="/list_runs")] == [run_id]
     results = client.predict(["my new card still has not arrived", "what exchange rate do you use?"], run_id, 2, True,

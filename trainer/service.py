@@ -27,6 +27,7 @@ from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"  # "base:<run id>": a run's quick baseline; "tuned:<run id>": its fine-tuned model
 RUN_MODEL, HUB_MODEL = "run", "hub"
+PRIVATE_STATUS = ("owner", "pid", "pid_start")  # the server's business, not the visitor's
 LOOKS_LIKE_RUN_ID = re.compile(r"^\d{8}-\d{6}-")  # a mistyped run id is still "not found", not a Hub download
 
 
@@ -139,7 +140,7 @@ class Service:
         fraction = progress.get("step", 0) / max(1, progress.get("max_steps") or 1)
         if status.get("state") == "succeeded":
             fraction = 1.0
-        result = {k: v for k, v in status.items() if k not in ("owner", "pid")}
+        result = {k: v for k, v in status.items() if k not in PRIVATE_STATUS}
         result.update(run_id=run.id, fraction=round(fraction, 4), latest_train=latest_train, latest_eval=latest_eval)
         if status.get("state") == "queued":
             result["queue_position"] = self.store.queue_position(run)
