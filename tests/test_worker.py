@@ -160,6 +160,14 @@ def test_registry_rebuilds_from_run_directories(service, data_root):
     assert Service(data_root).list("dave") == before  # a missing registry is rebuilt at start-up
 
 
+def test_recovery_trusts_the_run_directory_over_the_registry(data_root):
+    """A worker that wrote "succeeded" and died before the registry heard of it: the run stays succeeded."""
+    run = Service(data_root).prepare("hana", EXAMPLE, TrainConfig(epochs=1))
+    run.update_status(state="succeeded", pid=999999)  # status.json only, as the dying worker left it
+    assert Service(data_root).store.list("hana")[0]["state"] == "succeeded"
+    assert run.status()["state"] == "succeeded"
+
+
 def test_status_of_a_damaged_run_directory(service):
     run = service.start("erin", EXAMPLE, TrainConfig(epochs=50))
     service.cancel(run.id, "erin")

@@ -177,6 +177,9 @@ class Supervisor:
                 continue
             run = Run(self.store.runs_dir / row["id"])
             status = run.status()
+            if status.get("state") not in ACTIVE:  # the run directory is the truth: the worker finished, and died
+                self.store.index(run)               # before the registry heard of it
+                continue
             if not status.get("pid") and time.time() - (status.get("created") or 0) < STARTUP_GRACE_SECONDS:
                 continue  # just created, its worker is being launched
             if not worker_alive(status):
