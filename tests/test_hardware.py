@@ -1,4 +1,4 @@
-"""Precision follows what the GPU does natively (no GPU here: CUDA's answers are monkeypatched per GPU model)."""
+"""Hardware and timing: precision follows what the GPU does natively; speed and ETA count only this process's steps."""
 
 from types import SimpleNamespace
 
@@ -25,3 +25,20 @@ def test_bf16_only_where_the_gpu_has_it_natively(monkeypatch, name, capability, 
     assert precision_for(hw) == expected
     assert ("loss scaling" in hw.describe()) == (expected == "fp16") and f"trains in {expected}" in hw.describe()
     assert precision_for(hw, "fp32") == "fp32"  # a user's choice stands
+
+
+def test_a_resumed_run_reports_the_speed_of_its_own_steps(monkeypatch):
+    """Resumed at step 100 of 200: 10 steps in 2 s is 5 steps/s (ETA 18 s), not 110 steps' worth of speed."""
+    from trainer import train
+
+    clock = [1000.0]
+    monkeypatch.setattr(train.time, "time", lambda: clock[0])
+    events, progress = [], []
+    reporter = SimpleNamespace(event=events.append, progress=lambda p, force=False: progress.append(p))
+    callback = train._make_callback(reporter, batch=16, started=900.0)
+    state = SimpleNamespace(global_step=100, max_steps=200, epoch=1.0)
+    callback.on_train_begin(None, state, None)
+    clock[0], state.global_step = 1002.0, 110
+    callback.on_log(None, state, None, logs={"loss": 0.5, "learning_rate": 1e-4})
+    assert events[-1]["samples_per_second"] == 10 * 16 / 2.0  # one process: world size 1
+    assert events[-1]["eta_s"] == 90 / 5.0 and events[-1]["elapsed_s"] == 102.0

@@ -175,14 +175,26 @@ def _make_callback(reporter: Reporter, batch: int, started: float):
     from transformers import TrainerCallback
 
     class RunCallback(TrainerCallback):
-        """Turns the Trainer's log events into metrics.jsonl lines and live progress."""
+        """Turns the Trainer's log events into metrics.jsonl lines and live progress.
+
+        Speed and ETA count only the steps this process trained since ``on_train_begin``: a resumed run starts at
+        its checkpoint's step, and dividing all steps by this process's time would inflate both.
+        """
+
+        first_step, begun = 0, started
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.first_step, self.begun = state.global_step, time.time()
+
+        def _rate(self, state) -> tuple[int, float]:
+            """(steps trained by this process, seconds it has trained)."""
+            return state.global_step - self.first_step, max(time.time() - self.begun, 1e-6)
 
         def _timing(self, state) -> dict:
-            elapsed = time.time() - started
-            done = state.global_step / max(1, state.max_steps)
-            eta = elapsed * (1 - done) / done if done > 0 else None
+            steps, seconds = self._rate(state)
+            eta = seconds / steps * (state.max_steps - state.global_step) if steps > 0 else None
             return {"step": state.global_step, "max_steps": state.max_steps, "epoch": round(state.epoch or 0.0, 4),
-                    "elapsed_s": round(elapsed, 2), "eta_s": None if eta is None else round(eta, 1)}
+                    "elapsed_s": round(time.time() - started, 2), "eta_s": None if eta is None else round(eta, 1)}
 
         def on_step_end(self, args, state, control, **kwargs):
             reporter.progress(self._timing(state))
@@ -199,10 +211,10 @@ def _make_callback(reporter: Reporter, batch: int, started: float):
                 for key in ("accuracy", "macro_f1", "weighted_f1", "precision", "recall"):
                     event[key] = logs.get(f"eval_{key}")
             else:
-                seen = state.global_step * batch * world_size()
+                steps, seconds = self._rate(state)
                 event = {"type": "train", **timing, "loss": logs.get("loss"), "learning_rate": logs.get("learning_rate"),
                          "grad_norm": logs.get("grad_norm"),
-                         "samples_per_second": round(seen / max(timing["elapsed_s"], 1e-6), 1)}
+                         "samples_per_second": round(steps * batch * world_size() / seconds, 1)}
             reporter.event({k: v for k, v in event.items() if v is not None})
             reporter.progress(timing, force=True)
 
