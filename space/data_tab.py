@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from trainer.errors import UserError
 from trainer.hub_data import fetch_hub_dataset
 from trainer.service import intake_limits
 
-from . import charts
+from . import charts, label_errors_panel, scratch
 from .common import INTAKE_EVENTS, service, user_errors
-from . import label_errors_panel
 from .plain import markdown_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.csv"
@@ -76,7 +74,7 @@ def validate(path: str | None, text_column: str | None, label_column: str | None
 
 @user_errors
 def load_hub_dataset(dataset_id: str, split: str):
-    folder = Path(tempfile.mkdtemp(prefix="hub-"))
+    folder = scratch.new_folder("hub")
     try:
         return str(fetch_hub_dataset(dataset_id, split, folder, max_rows=intake_limits().max_rows))
     except Exception:

@@ -7,7 +7,6 @@ the files a user asked for. Nothing is changed without the user's click.
 from __future__ import annotations
 
 import csv
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -18,6 +17,7 @@ from trainer.errors import UserError
 from trainer.label_errors import corrected_file
 from trainer.spreadsheet import safe_rows
 
+from . import scratch
 from .common import INTAKE_EVENTS, service, user_errors
 from .plain import markdown_text
 
@@ -43,7 +43,7 @@ def find(path: str | None, text_column: str | None, label_column: str | None):
     result = service().label_errors(path, text_column, label_column)
     flagged = pd.DataFrame([r for r in result.rows if r["flagged"]], columns=COLUMNS + ["flagged"])[COLUMNS]
     original, _, _ = read_table(path)
-    folder = Path(tempfile.mkdtemp(prefix="label-errors-"))
+    folder = scratch.new_folder("label-errors")
     stem = Path(path).stem
     files = [_write(flagged, folder, f"{stem}-likely-label-errors.csv", report=True),
              _write(corrected_file(original, result, "suggest"), folder, f"{stem}-with-suggested-labels.csv",

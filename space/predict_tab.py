@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -16,6 +14,7 @@ from trainer.choice import BASELINE, TUNED, chosen_model
 from trainer.service import BASE_MODEL, HUB_MODEL, RUN_MODEL, model_reference
 from trainer.spreadsheet import safe_cell
 
+from . import scratch
 from .common import owner_key, service, user_errors
 from .train_tab import TrainTab, run_choices
 
@@ -50,7 +49,7 @@ def compare_table(texts: list[str], tuned: list[dict], base: list[dict] | None) 
 
 def write_download(table: pd.DataFrame) -> str:
     """CSV for download, with every cell escaped against spreadsheet formula injection."""
-    path = Path(tempfile.mkdtemp(prefix="predictions-")) / "predictions.csv"
+    path = scratch.new_folder("predictions") / "predictions.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(table.columns)

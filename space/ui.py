@@ -6,7 +6,7 @@ import os
 
 import gradio as gr
 
-from . import api, data_tab, metrics_tab, predict_tab, publish_tab, train_tab
+from . import api, data_tab, metrics_tab, predict_tab, publish_tab, scratch, train_tab
 from .common import browser_state_secret, new_browser_id, service
 
 INTRO = """# ClassiTune
@@ -16,7 +16,8 @@ Training runs in a background process: close this tab and come back, your runs a
 
 def build_app() -> gr.Blocks:
     service()  # created while the app is built: on ZeroGPU, GPU functions must exist before launch
-    with gr.Blocks(title="ClassiTune") as app:
+    age = int(scratch.max_age_seconds())
+    with gr.Blocks(title="ClassiTune", delete_cache=(max(60, age // 3), age)) as app:  # uploads pruned like scratch
         browser_id = gr.BrowserState(None, storage_key="classitune-browser-id", secret=browser_state_secret())
         with gr.Row():
             gr.Markdown(INTRO)

@@ -1,4 +1,4 @@
-"""Hardware and timing: precision follows what the GPU does natively; speed and ETA count only this process's steps."""
+"""The platform: precision follows what the GPU does natively, speed and ETA count this process's steps, scratch files are pruned."""
 
 from types import SimpleNamespace
 
@@ -42,3 +42,19 @@ def test_a_resumed_run_reports_the_speed_of_its_own_steps(monkeypatch):
     callback.on_log(None, state, None, logs={"loss": 0.5, "learning_rate": 1e-4})
     assert events[-1]["samples_per_second"] == 10 * 16 / 2.0  # one process: world size 1
     assert events[-1]["eta_s"] == 90 / 5.0 and events[-1]["elapsed_s"] == 102.0
+
+
+def test_scratch_folders_older_than_the_limit_are_pruned(monkeypatch, tmp_path):
+    """Downloads and Hub datasets written for visitors do not pile up on a long-running Space."""
+    import os
+    import time
+
+    from space import scratch
+
+    monkeypatch.setattr(scratch.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setenv("CLASSITUNE_SCRATCH_HOURS", "1")
+    old, recent = scratch.new_folder("predictions"), scratch.new_folder("hub")
+    (old / "predictions.csv").write_text("text,label\n")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    fresh = scratch.new_folder("label-errors")  # each new folder prunes first
+    assert not old.exists() and recent.exists() and fresh.exists()
