@@ -36,8 +36,8 @@ def test_a_run_trains_in_the_gpu_slot(data_root):
 def test_a_run_longer_than_the_slot_is_refused_before_it_starts(data_root, monkeypatch):
     monkeypatch.setenv("CLASSITUNE_ZEROGPU_MAX_SECONDS", "60")
     service = Service(data_root, gpu_slot=gpu_slot_launcher())
-    short = service.prepare("zoe", EXAMPLE, TrainConfig(epochs=1))
-    long = service.prepare("zoe", EXAMPLE, TrainConfig(epochs=40))
+    short = service.prepare("yuri", EXAMPLE, TrainConfig(epochs=1))  # prepared only: they count as queued for yuri
+    long = service.prepare("yuri", EXAMPLE, TrainConfig(epochs=40))
     assert estimate_gpu_seconds(short) < 60 < estimate_gpu_seconds(long)
     with pytest.raises(UserError, match=r"needs about \d+ s of GPU time, over the 60 s .* fewer epochs"):
         service.start("zoe", EXAMPLE, TrainConfig(epochs=40))
