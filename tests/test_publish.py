@@ -52,6 +52,15 @@ def tree_digest(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def as_a_stranger(hub, script: str, folder) -> subprocess.CompletedProcess:
+    """Run a script in a fresh process whose Hub is the stand-in, with no token and an empty cache."""
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_HOME": str(folder / "hf-home"),
+           "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": ""}
+    remote = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=folder)
+    assert remote.returncode == 0, remote.stderr[-2000:]
+    return remote
+
+
 def test_push_card_and_load_back(hub, run, tmp_path):
     repo_id = default_repo_id("alice", run)
     assert repo_id == "alice/banking77_sample-all-MiniLM-L6-v2-lora"
@@ -75,10 +84,7 @@ def test_push_card_and_load_back(hub, run, tmp_path):
               f"c = pipeline('text-classification', model='{repo_id}')\n"
               "print(json.dumps([r['label'] for r in c(['my card has not arrived', 'what is the exchange rate', "
               "'my pin is blocked'])]))")
-    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf-home"),
-           "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": ""}
-    remote = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert remote.returncode == 0, remote.stderr[-2000:]
+    remote = as_a_stranger(hub, script, tmp_path)
     local = subprocess.run([sys.executable, "-c", script.replace(repo_id, str(run.model_dir))],
                            capture_output=True, text=True, cwd=tmp_path)
     assert json.loads(remote.stdout.splitlines()[-1]) == json.loads(local.stdout.splitlines()[-1])
@@ -141,10 +147,7 @@ def test_baseline_in_setfit_format_loads_from_the_hub_and_its_demo_space_runs(hu
               "exec(open('app.py').read())\n"
               "print(json.dumps([max((s := classify(t)), key=s.get) for t in "
               "['my card has not arrived', 'what is the exchange rate', 'my pin is blocked']]))")
-    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf-home"),
-           "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": ""}
-    remote = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert remote.returncode == 0, remote.stderr[-2000:]
+    remote = as_a_stranger(hub, script, tmp_path)
     local = BaselineClassifier(str(run.dir)).predict(["my card has not arrived", "what is the exchange rate",
                                                       "my pin is blocked"], top_k=1)
     assert json.loads(remote.stdout.splitlines()[-1]) == [r["label"] for r in local]
