@@ -1,4 +1,4 @@
-"""The quick baseline every run reports: frozen mean-pooled embeddings + logistic regression.
+"""The quick baseline every run reports: frozen mean-pooled embeddings + logistic regression(s).
 
 It answers "was fine-tuning worth it?" and is what "base model" means in the Predict
 tab when the base encoder has no classification head of its own. The classifier is
@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
 
-from .metrics import scores, softmax
+from .tasks import get_task
 
 
 @torch.inference_mode()
@@ -54,36 +53,29 @@ def embed(texts: list[str], model, tokenizer, max_length: int, batch_size: int =
 
 
 class Baseline:
-    """A logistic regression over frozen embeddings of a base encoder."""
+    """A logistic regression over frozen embeddings of a base encoder (one-vs-rest for multi-label runs)."""
 
-    def __init__(self, coef: np.ndarray, intercept: np.ndarray, max_length: int):
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, max_length: int, task: str = "single",
+                 thresholds: dict | None = None):
         self.coef, self.intercept, self.max_length = coef, intercept, max_length
+        self.task, self.thresholds = task, thresholds
 
     @classmethod
-    def fit(cls, features: np.ndarray, labels: np.ndarray, n_labels: int, balanced: bool, max_length: int) -> "Baseline":
-        clf = LogisticRegression(max_iter=2000, C=1.0, class_weight="balanced" if balanced else None)
-        clf.fit(features, labels)
-        coef = np.zeros((n_labels, features.shape[1]), dtype=np.float64)
-        intercept = np.full(n_labels, -1e4)
-        classes = clf.classes_.astype(int)
-        if len(classes) == 2 and clf.coef_.shape[0] == 1:  # binary: sklearn keeps one row
-            coef[classes[1]], intercept[classes[1]] = clf.coef_[0], clf.intercept_[0]
-            coef[classes[0]], intercept[classes[0]] = 0.0, 0.0
-        else:
-            coef[classes], intercept[classes] = clf.coef_, clf.intercept_
-        return cls(coef, intercept, max_length)
+    def fit(cls, features: np.ndarray, targets: np.ndarray, n_labels: int, balanced: bool, max_length: int,
+            task: str = "single") -> "Baseline":
+        coef, intercept = get_task(task).fit_linear(features, targets, n_labels, balanced)
+        return cls(coef, intercept, max_length, task)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        return softmax(features @ self.coef.T + self.intercept)
-
-    def evaluate(self, features: np.ndarray, labels: np.ndarray) -> dict:
-        return scores(labels, self.probabilities(features).argmax(-1))
+        return get_task(self.task).probabilities(features @ self.coef.T + self.intercept)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps({"coef": self.coef.tolist(), "intercept": self.intercept.tolist(),
-                                    "max_length": self.max_length}))
+                                    "max_length": self.max_length, "task": self.task,
+                                    "thresholds": self.thresholds}))
 
     @classmethod
     def load(cls, path: Path) -> "Baseline":
         data = json.loads(path.read_text())
-        return cls(np.array(data["coef"]), np.array(data["intercept"]), int(data["max_length"]))
+        return cls(np.array(data["coef"]), np.array(data["intercept"]), int(data["max_length"]),
+                   data.get("task", "single"), data.get("thresholds"))

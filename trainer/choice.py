@@ -13,10 +13,15 @@ TUNED, BASELINE = "tuned", "baseline"
 SMALL_VALIDATION = 50  # below this many validation rows, one row moves accuracy by 2+ points
 
 
-def recommend(tuned: dict, baseline: dict, n_validation: int | None = None) -> dict:
-    """``{"model": "tuned" | "baseline", "message": ...}``: ranked by validation macro-F1, then accuracy."""
+def recommend(tuned: dict, baseline: dict, n_validation: int | None = None,
+              ranking: tuple[str, str] = ("macro_f1", "accuracy")) -> dict:
+    """``{"model": "tuned" | "baseline", "message": ...}``: ranked by validation macro-F1, then accuracy
+    (multi-label runs: then micro-F1; the run's task says, ``ranking``)."""
+    first, second = ranking
+    name = second.replace("_f1", "-F1")
+
     def key(scores: dict) -> tuple[float, float]:
-        return round(scores.get("macro_f1", 0.0), 4), round(scores.get("accuracy", 0.0), 4)
+        return round(scores.get(first, 0.0), 4), round(scores.get(second, 0.0), 4)
 
     t, b = key(tuned), key(baseline)
     caveat = (f" Validation has only {n_validation} rows, so this comparison is a rough guide: add labeled rows, "
@@ -24,11 +29,11 @@ def recommend(tuned: dict, baseline: dict, n_validation: int | None = None) -> d
     if b > t:
         return {"model": BASELINE, "message": (
             f"The quick baseline (frozen encoder + logistic regression) scored higher on validation than the "
-            f"fine-tuned model: macro-F1 {b[0]:.3f} vs {t[0]:.3f}, accuracy {b[1]:.3f} vs {t[1]:.3f}. "
+            f"fine-tuned model: macro-F1 {b[0]:.3f} vs {t[0]:.3f}, {name} {b[1]:.3f} vs {t[1]:.3f}. "
             f"Predict and Publish use the baseline unless you choose the fine-tuned model.{caveat}")}
     return {"model": TUNED, "message": (
         f"The fine-tuned model is better than or equal to the quick baseline on validation: macro-F1 {t[0]:.3f} vs "
-        f"{b[0]:.3f}, accuracy {t[1]:.3f} vs {b[1]:.3f}.{caveat}")}
+        f"{b[0]:.3f}, {name} {t[1]:.3f} vs {b[1]:.3f}.{caveat}")}
 
 
 def chosen_model(status: dict) -> str:

@@ -48,9 +48,15 @@ def cmd_validate(args) -> int:
     from .data import load_dataset_file
 
     intake = load_dataset_file(args.file, text_column=args.text_column, label_column=args.label_column,
-                               validation_file=args.validation_file, model=args.model)
+                               validation_file=args.validation_file, model=args.model, task=args.task,
+                               label_delimiter=args.label_delimiter or None,
+                               label_columns=_columns(args.label_columns))
     print(json.dumps(intake.report.to_dict(), indent=2, ensure_ascii=False))
     return 0
+
+
+def _columns(value: str | None) -> list[str] | None:
+    return [c.strip() for c in value.split(",") if c.strip()] or None if value else None
 
 
 def cmd_label_errors(args) -> int:
@@ -79,6 +85,7 @@ def cmd_label_errors(args) -> int:
 
 def cmd_train(args) -> int:
     from .data import load_dataset_file
+    from .label_sets import resolve_labels
     from .runs import Run, RunStore, write_json_atomic
     from .train import is_main_process, run_training
 
@@ -91,9 +98,11 @@ def cmd_train(args) -> int:
     config = TrainConfig.from_dict(overrides)
     intake = load_dataset_file(data, text_column=args.text_column, label_column=args.label_column,
                                validation_file=validation, model=config.model,
-                               validation_fraction=config.validation_fraction, seed=config.seed)
+                               validation_fraction=config.validation_fraction, seed=config.seed, task=config.task,
+                               label_delimiter=config.label_delimiter, label_columns=config.label_columns)
     if config.max_length is None:
         config.max_length = intake.report.length["suggested_max_length"]
+    resolve_labels(config, intake.report)
     output = args.output or (Path(os.environ["SM_OUTPUT_DATA_DIR"]) / "run" if os.environ.get("SM_OUTPUT_DATA_DIR") else None)
     store = None
     if output:
@@ -114,8 +123,10 @@ def cmd_train(args) -> int:
                           store=store, echo=True)
     if is_main_process():
         best, base = status.get("best", {}), status.get("baseline", {})
-        print(f"done: accuracy={best.get('accuracy', 0):.4f} macro_f1={best.get('macro_f1', 0):.4f} "
-              f"(baseline accuracy={base.get('accuracy', 0):.4f}) model: {run.model_dir}", flush=True)
+        second = "micro_f1" if config.task == "multi" else "accuracy"
+        print(f"done: {second}={best.get(second, 0):.4f} macro_f1={best.get('macro_f1', 0):.4f} "
+              f"(baseline {second}={base.get(second, 0):.4f} macro_f1={base.get('macro_f1', 0):.4f}) "
+              f"model: {run.model_dir}", flush=True)
         if os.environ.get("SM_MODEL_DIR"):
             shutil.copytree(run.model_dir, os.environ["SM_MODEL_DIR"], dirs_exist_ok=True)
     return 0
@@ -134,13 +145,21 @@ def cmd_predict(args) -> int:
     classifier = Classifier(args.model, batch_size=int(args.batch_size))
     texts = frame[column].fillna("").astype(str).tolist()
     results = []
+    threshold = float(args.threshold) if args.threshold else None
     for start in range(0, len(texts), 4096):
-        results.extend(classifier.predict(texts[start:start + 4096], top_k=1))
+        results.extend(classifier.predict(texts[start:start + 4096], top_k=1, threshold=threshold))
+    multi = classifier.task.name == "multi"
     with open(args.output, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["text", "label", "confidence"])
-        for text, result in zip(texts, results):
-            writer.writerow([safe_cell(text), safe_cell(result["label"]), f"{result['confidence']:.4f}"])
+        if multi:  # the label set, then one score column per label
+            writer.writerow(["text", "labels", *(f"score_{safe_cell(label)}" for label in classifier.labels)])
+            for text, result in zip(texts, results):
+                writer.writerow([safe_cell(text), safe_cell("|".join(result["labels"])),
+                                 *(f"{result['scores'][label]:.4f}" for label in classifier.labels)])
+        else:
+            writer.writerow(["text", "label", "confidence"])
+            for text, result in zip(texts, results):
+                writer.writerow([safe_cell(text), safe_cell(result["label"]), f"{result['confidence']:.4f}"])
     print(f"wrote {len(results)} predictions to {args.output}")
     return 0
 
@@ -209,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column")
     p.add_argument("--validation-file")
     p.add_argument("--model", default="default", help="tokenizer for the length statistics")
+    p.add_argument("--task", choices=["auto", "single", "multi"], default="auto",
+                   help="one label per text (single) or several (multi); auto detects it")
+    p.add_argument("--label-delimiter", help="multi-label cells such as 'joy;love': the separator (auto: , ; |)")
+    p.add_argument("--label-columns", help="multi-label data with one 0/1 column per label: the columns, comma-separated")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("label-errors", help="rank the rows whose label looks wrong (JSON or CSV); changes nothing")
@@ -238,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     p.add_argument("--text-column")
     p.add_argument("--batch-size", default=64)
+    p.add_argument("--threshold", help="multi-label models: one decision threshold for every label (default: tuned)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("push", help="publish a run's model and model card to the Hub (token from HF_TOKEN)")

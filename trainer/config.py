@@ -13,6 +13,8 @@ DEFAULT_LR = {"full": 1e-4, "lora": 1e-3}
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEAD_INITS = ("probe", "random")
 POOLINGS = ("auto", "mean", "cls")
+TASKS = ("auto", "single", "multi")
+THRESHOLDS = ("per_label", "global")
 BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}
 
 
@@ -40,6 +42,10 @@ class TrainConfig:
     validation_fraction: float = 0.1
     text_column: str | None = None
     label_column: str | None = None
+    task: str = "auto"  # "auto" (detected at intake, label_sets.py), "single" or "multi"; a prepared run holds the result
+    label_delimiter: str | None = None  # multi-label cells such as "joy,love": None detects , ; |
+    label_columns: list[str] | None = None  # multi-label data with one 0/1 column per label
+    thresholds: str = "per_label"  # multi-label decision thresholds: "per_label" (rare labels: global) or "global"
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.0  # dropout on every adapter input copies activations: 20-30 % slower steps on CPU
@@ -69,6 +75,10 @@ class TrainConfig:
                 setattr(self, f.name, kind(number))
             except (TypeError, ValueError):
                 raise UserError(f"Invalid setting {f.name}={value!r}: expected {'a whole number' if kind is int else 'a number'}.") from None
+        if isinstance(self.label_columns, str):
+            self.label_columns = [c.strip() for c in self.label_columns.split(",") if c.strip()] or None
+        if self.label_delimiter == "":
+            self.label_delimiter = None
         if isinstance(self.lora_target_modules, str):
             self.lora_target_modules = [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
 
@@ -78,15 +88,22 @@ class TrainConfig:
             if not ok:
                 raise UserError(f"Invalid setting {name}={getattr(self, name)!r}: {rule}.")
 
-        for name in ("model", "method", "head_init", "pooling", "class_weights", "precision"):
+        for name in ("model", "method", "head_init", "pooling", "class_weights", "precision", "task", "thresholds"):
             need(isinstance(getattr(self, name), str), name, "use text")
-        for name in ("text_column", "label_column"):
+        for name in ("text_column", "label_column", "label_delimiter"):
             need(getattr(self, name) is None or isinstance(getattr(self, name), str), name, "use a column name")
         need(0 <= self.seed < 2 ** 32, "seed", "use a whole number from 0 to 4294967295")
         need(isinstance(self.lora_target_modules, list) and all(isinstance(m, str) and m.strip()
                                                                 for m in self.lora_target_modules),
              "lora_target_modules", "use a list of module names such as [\"query\", \"value\"], or [\"all-linear\"]")
         need(self.method in METHODS, "method", "use 'full' or 'lora'")
+        need(self.task in TASKS, "task", "use auto, single (one label per text) or multi (several labels per text)")
+        need(self.thresholds in THRESHOLDS, "thresholds", "use per_label or global")
+        need(self.label_delimiter is None or 1 <= len(self.label_delimiter) <= 3, "label_delimiter",
+             "use one short separator such as ',' ';' or '|'")
+        need(self.label_columns is None or (isinstance(self.label_columns, list) and all(
+            isinstance(c, str) and c.strip() for c in self.label_columns)), "label_columns",
+             "use a list of column names such as [\"toxic\", \"insult\"]")
         need(self.epochs is None or 0 < self.epochs <= 100, "epochs", "use a number between 0 and 100, or leave empty for auto")
         need(self.learning_rate is None or 0 < self.learning_rate < 1, "learning_rate", "use a value such as 5e-5")
         need(self.head_learning_rate is None or 0 < self.head_learning_rate < 1, "head_learning_rate",

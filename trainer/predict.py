@@ -16,14 +16,17 @@ import torch
 from .errors import UserError
 from .metrics import softmax
 from .models import model_max_length
+from .tasks import get_task
 
 MAX_TEXTS_PER_REQUEST = 5000
 MAX_CHARS_PER_REQUEST = 5_000_000  # ~1,000 chars per text at the text limit; stops one request hogging the CPU
 
 
 @torch.inference_mode()
-def batched_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities in the caller's order, computed in length-sorted batches (little padding)."""
+def batched_probabilities(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64,
+                          activation=softmax) -> np.ndarray:
+    """Class probabilities (``activation``: softmax, or a task's sigmoid) in the caller's order, computed in
+    length-sorted batches (little padding)."""
     device = next(model.parameters()).device
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float64)
@@ -31,7 +34,7 @@ def batched_probabilities(model, tokenizer, texts: list[str], max_length: int, b
         index = order[start:start + batch_size]
         batch = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True,
                           return_tensors="pt").to(device)
-        out[index] = softmax(model(**batch).logits.float().cpu().numpy())
+        out[index] = activation(model(**batch).logits.float().cpu().numpy())
     return out
 
 
@@ -51,14 +54,13 @@ def check_texts(texts: list[str]) -> list[str]:
     return texts
 
 
-def _results(probs: np.ndarray, labels: list[str], top_k: int) -> list[dict]:
-    out = []
-    k = max(1, min(top_k, len(labels)))
-    for row in probs:
-        order = np.argsort(-row)[:k]
-        out.append({"label": labels[order[0]], "confidence": float(row[order[0]]),
-                    "top_k": [{"label": labels[i], "score": float(row[i])} for i in order]})
-    return out
+def decision_thresholds(task, tuned: dict | None, labels: list[str], threshold: float | None) -> dict | None:
+    """The tuned thresholds, or one threshold for every label (a multi-label caller's override)."""
+    if threshold is None or task.name != "multi":
+        return tuned
+    if not isinstance(threshold, (int, float)) or not 0 < float(threshold) < 1:
+        raise UserError(f"Threshold {threshold!r}: use a number between 0 and 1, or leave it empty for the tuned ones.")
+    return {"mode": "global", "global": float(threshold), "per_label": {label: float(threshold) for label in labels}}
 
 
 class SharedForward:
@@ -116,14 +118,21 @@ class Classifier:
             raise UserError(f"Could not load a classifier from {model_dir!r}: {str(exc).splitlines()[0]}") from exc
         config = self.model.config
         self.labels = [config.id2label[i] for i in range(config.num_labels)]
+        self.task = get_task("multi" if config.problem_type == "multi_label_classification" else "single")
+        tuned = getattr(config, "label_thresholds", None)  # saved by a multi-label run; other models: 0.5
+        self.thresholds = None if self.task.name != "multi" else {
+            "mode": "per_label" if tuned else "global", "global": 0.5,
+            "per_label": {label: float((tuned or {}).get(label, 0.5)) for label in self.labels}}
         # A run's model/ saves its tokenizer with the run's max_length: predictions match the reported scores.
         self.max_length, self.batch_size = max_length or model_max_length(self.tokenizer, config), batch_size
         self.probabilities = SharedForward(
-            lambda texts: batched_probabilities(self.model, self.tokenizer, texts, self.max_length, self.batch_size))
+            lambda texts: batched_probabilities(self.model, self.tokenizer, texts, self.max_length, self.batch_size,
+                                                activation=self.task.probabilities))
 
-    def predict(self, texts: list[str], top_k: int = 3) -> list[dict]:
+    def predict(self, texts: list[str], top_k: int = 3, threshold: float | None = None) -> list[dict]:
         texts = check_texts(texts)
-        return _results(self.probabilities(texts), self.labels, top_k)
+        thresholds = decision_thresholds(self.task, self.thresholds, self.labels, threshold)
+        return self.task.decode(self.probabilities(texts), self.labels, thresholds, top_k)
 
 
 class BaselineClassifier:
@@ -139,13 +148,15 @@ class BaselineClassifier:
             raise UserError("This run has no baseline (it did not finish), so there is no base model to compare.")
         self.baseline = Baseline.load(path)
         self.labels = run.labels()
+        self.task, self.thresholds = get_task(self.baseline.task), self.baseline.thresholds
         self.tokenizer, self.encoder = load_encoder(run.config().get("model"))
         self.features = SharedForward(
             lambda texts: embed(texts, self.encoder, self.tokenizer, self.baseline.max_length))
 
-    def predict(self, texts: list[str], top_k: int = 3) -> list[dict]:
+    def predict(self, texts: list[str], top_k: int = 3, threshold: float | None = None) -> list[dict]:
         texts = check_texts(texts)
-        return _results(self.baseline.probabilities(self.features(texts)), self.labels, top_k)
+        thresholds = decision_thresholds(self.task, self.thresholds, self.labels, threshold)
+        return self.task.decode(self.baseline.probabilities(self.features(texts)), self.labels, thresholds, top_k)
 
 
 @lru_cache(maxsize=4)

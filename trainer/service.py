@@ -18,6 +18,7 @@ from pathlib import Path
 from .choice import BASELINE, TUNED, check_choice, chosen_model
 from .config import TrainConfig
 from .data import IntakeLimits, load_dataset_file
+from .label_sets import LabelOptions, resolve_labels
 from .errors import UserError
 from .label_errors import LabelErrors, label_errors_in_file
 from .models import check_remote_model
@@ -74,10 +75,12 @@ class Service:
     # -- data ------------------------------------------------------------------------------------
 
     def validate(self, path: str, text_column: str | None = None, label_column: str | None = None,
-                 validation_file: str | None = None, model: str | None = None):
+                 validation_file: str | None = None, model: str | None = None, labels: LabelOptions | None = None):
         check_remote_model(model)
+        labels = labels or LabelOptions()
         return load_dataset_file(path, text_column=text_column or None, label_column=label_column or None,
-                                 validation_file=validation_file or None, model=model, limits=intake_limits())
+                                 validation_file=validation_file or None, model=model, limits=intake_limits(),
+                                 task=labels.task, label_delimiter=labels.delimiter, label_columns=labels.columns)
 
     def label_errors(self, path: str, text_column: str | None = None, label_column: str | None = None,
                      model: str | None = None) -> LabelErrors:
@@ -114,10 +117,11 @@ class Service:
         intake = load_dataset_file(path, text_column=config.text_column, label_column=config.label_column,
                                    validation_file=validation_file or None, model=config.model,
                                    validation_fraction=config.validation_fraction, seed=config.seed,
-                                   limits=intake_limits())
+                                   limits=intake_limits(), task=config.task, label_delimiter=config.label_delimiter,
+                                   label_columns=config.label_columns)
         if config.max_length is None:
             config.max_length = intake.report.length["suggested_max_length"]
-        config.text_column, config.label_column = intake.report.text_column, intake.report.label_column
+        resolve_labels(config, intake.report)
         run = self.store.create(owner, Path(path).name, config.to_dict(), intake.labels, intake.report.to_dict())
         intake.save(run.path("data"))
         return run
@@ -213,6 +217,8 @@ class Service:
                             f"Hub may be unreachable from this machine. Use one of your runs instead.") from exc
         return Classifier(path)
 
-    def predict(self, model: str, texts: list[str], owner: str, top_k: int = 3) -> list[dict]:
-        """Label, confidence and top-k per text, in the order given (the classifier checks the texts)."""
-        return self.classifier(model, owner).predict(texts, top_k=max(1, int(top_k)))
+    def predict(self, model: str, texts: list[str], owner: str, top_k: int = 3,
+                threshold: float | None = None) -> list[dict]:
+        """Label (multi-label: the label set), confidence and top-k per text, in the order given (the classifier
+        checks the texts); ``threshold`` replaces a multi-label model's tuned thresholds."""
+        return self.classifier(model, owner).predict(texts, top_k=max(1, int(top_k)), threshold=threshold)

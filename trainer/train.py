@@ -25,11 +25,11 @@ from .choice import recommend
 from .config import TrainConfig
 from .errors import UserError
 from .hardware import Hardware, detect, precision_for
-from .metrics import confusion, per_class, scores
 from .mean_pooling import add_mean_pooling_layer, layer_name, trained_for_mean_pooling
 from .models import display_name, model_max_length, resolve_model
 from .runs import Run, RunStore, this_process, write_json_atomic
 from .schedule import Schedule, plan
+from .tasks import task_of
 from .warm_start import head_layer, warm_start
 
 
@@ -82,21 +82,21 @@ class Reporter:
             print(line, flush=True)
 
 
-def _tokenize(tokenizer, frame: pd.DataFrame, max_length: int):
+def _tokenize(tokenizer, frame: pd.DataFrame, max_length: int, targets: np.ndarray):
     from datasets import Dataset
 
     encoded = tokenizer(frame["text"].tolist(), truncation=True, max_length=max_length)
     columns = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
-    columns["labels"] = frame["label"].astype("int64").tolist()
+    columns["labels"] = targets.tolist()  # class ids, or multi-hot float rows for multi-label runs
     return Dataset.from_dict(columns)
 
 
-def _load_model(config: TrainConfig, model_path: str, labels: list[str]):
+def _load_model(config: TrainConfig, model_path: str, labels: list[str], task):
     from transformers import AutoModelForSequenceClassification
 
     try:
         return AutoModelForSequenceClassification.from_pretrained(
-            model_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
+            model_path, num_labels=len(labels), id2label=dict(enumerate(labels)), problem_type=task.problem_type,
             label2id={name: i for i, name in enumerate(labels)}, trust_remote_code=False, use_safetensors=True,
             ignore_mismatched_sizes=True)
     except OSError as exc:
@@ -152,15 +152,6 @@ def _optimizer(model, schedule: Schedule, weight_decay: float, head_name: str | 
                               for (is_head, decay), params in groups.items()], lr=schedule.learning_rate)
 
 
-def _class_weights(train: pd.DataFrame, n_labels: int, mode: str) -> torch.Tensor | None:
-    counts = np.bincount(train["label"].to_numpy(), minlength=n_labels).astype(np.float64)
-    present = counts[counts > 0]
-    if mode == "off" or (mode == "auto" and present.max() <= 3 * present.min()):
-        return None
-    weights = np.where(counts > 0, counts.sum() / (n_labels * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(weights, dtype=torch.float32)
-
-
 def _latest_checkpoint(run: Run) -> Path | None:
     """The newest complete checkpoint, to resume an interrupted run from."""
     folder = run.path("checkpoints")
@@ -171,7 +162,7 @@ def _latest_checkpoint(run: Run) -> Path | None:
     return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
-def _make_callback(reporter: Reporter, batch: int, started: float):
+def _make_callback(reporter: Reporter, batch: int, started: float, eval_keys: tuple[str, ...]):
     from transformers import TrainerCallback
 
     class RunCallback(TrainerCallback):
@@ -208,7 +199,7 @@ def _make_callback(reporter: Reporter, batch: int, started: float):
                          "samples_per_second": logs.get("train_samples_per_second")}
             elif any(k.startswith("eval_") for k in logs):
                 event = {"type": "eval", **timing, "eval_loss": logs.get("eval_loss")}
-                for key in ("accuracy", "macro_f1", "weighted_f1", "precision", "recall"):
+                for key in eval_keys:
                     event[key] = logs.get(f"eval_{key}")
             else:
                 steps, seconds = self._rate(state)
@@ -296,32 +287,34 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
     set_seed(config.seed)
+    task = task_of(config.to_dict())
     model_path = resolve_model(config.model)
     tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=False)
-    model = _load_model(config, model_path, labels)
+    model = _load_model(config, model_path, labels, task)
     pooling_layer = _add_pooling(config, model_path, model)
     limit = model_max_length(tokenizer, getattr(model, "config", None))
     max_length = min(config.max_length or limit, limit)
     precision = precision_for(hw, config.precision)
-    weights = _class_weights(train, len(labels), config.class_weights)
+    train_targets, truth = task.targets(train, len(labels)), task.targets(validation, len(labels))
+    found_weights = task.loss_weights(train_targets, len(labels), config.class_weights)
+    weights = None if found_weights is None else torch.tensor(found_weights, dtype=torch.float32)
     reporter.phase("baseline")
     model.to(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if hw.device == "cuda" else "cpu")  # this rank's GPU
-    warm = warm_start(model, tokenizer, train["text"].tolist(), train["label"].to_numpy(), validation["text"].tolist(),
-                      validation["label"].to_numpy(), len(labels), max_length, balanced=weights is not None,
-                      init_head=config.head_init == "probe", seed=config.seed, pooling_layer=pooling_layer)
+    warm = warm_start(model, tokenizer, train["text"].tolist(), train_targets, validation["text"].tolist(),
+                      len(labels), max_length, balanced=weights is not None, init_head=config.head_init == "probe",
+                      seed=config.seed, pooling_layer=pooling_layer, task=task.name)
+    warm.baseline.thresholds = task.thresholds(truth, warm.validation_probabilities, labels, config.thresholds)
+    baseline_evaluation = task.evaluation(truth, warm.validation_probabilities, labels, warm.baseline.thresholds)
+    baseline_scores = baseline_evaluation["scores"]
     if reporter.main:
         run.path("baseline").mkdir(exist_ok=True)
         warm.baseline.save(run.path("baseline") / "baseline.json")
-        truth = validation["label"].to_numpy()
-        write_json_atomic(run.path("baseline") / "evaluation.json", {
-            "labels": labels, "scores": warm.baseline_scores,
-            "per_class": per_class(truth, warm.baseline_predictions, labels),
-            "confusion": confusion(truth, warm.baseline_predictions, len(labels))})
-        run.update_status(baseline=warm.baseline_scores)
+        write_json_atomic(run.path("baseline") / "evaluation.json", baseline_evaluation)
+        run.update_status(baseline=baseline_scores)
     head = head_layer(model, len(labels))
     model = _prepare_for_method(config, model, pooling_layer)
     reporter.phase("tokenizing")
-    train_ds, val_ds = _tokenize(tokenizer, train, max_length), _tokenize(tokenizer, validation, max_length)
+    train_ds, val_ds = _tokenize(tokenizer, train, max_length, train_targets), _tokenize(tokenizer, validation, max_length, truth)
     batch = schedule.batch_size
     args = TrainingArguments(
         output_dir=str(run.path("checkpoints")), per_device_train_batch_size=batch,
@@ -335,15 +328,16 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         dataloader_num_workers=0, ddp_find_unused_parameters=False)
 
     def weighted_loss(outputs, labels_, num_items_in_batch=None):
-        return torch.nn.functional.cross_entropy(outputs.logits.float(), labels_,
-                                                 weight=weights.to(outputs.logits.device))
+        return task.loss(outputs.logits, labels_, weights)
 
     def compute_metrics(prediction):
-        return scores(prediction.label_ids, np.asarray(prediction.predictions).argmax(-1))
+        """At the thresholds tuned on this evaluation (multi-label), so the best checkpoint is chosen as it is used."""
+        probs, target = task.probabilities(np.asarray(prediction.predictions)), np.asarray(prediction.label_ids)
+        return task.scores(target, probs, task.thresholds(target, probs, labels, config.thresholds), labels)
 
     from transformers import DataCollatorWithPadding, PrinterCallback
 
-    callbacks = [_make_callback(reporter, batch, started)]
+    callbacks = [_make_callback(reporter, batch, started, task.eval_keys)]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     optimizer = _optimizer(model, schedule, config.weight_decay, head[0] if head else None)
@@ -357,7 +351,8 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         _drop_events_after(run, int(checkpoint.name.split("-")[-1]))
     if reporter.main:
         reporter.run.update_status(config_resolved={
-            **schedule.to_dict(), "max_length": max_length, "precision": precision, "class_weights": weights is not None,
+            **schedule.to_dict(), "task": task.title, "max_length": max_length, "precision": precision,
+            "class_weights": weights is not None,
             "head_init": config.head_init, "pooling": "mean" if pooling_layer is not None else "model default",
             "world_size": world_size()})
     reporter.phase("training")
@@ -371,17 +366,20 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         return summary
     reporter.phase("evaluating")
     model = trainer.model
-    evaluation, probs = _evaluate(model, tokenizer, validation, labels, max_length)
-    _write_eval_predictions(run.dir, validation["text"], validation["label"].to_numpy(), probs, labels)
+    probs = _probabilities(model, tokenizer, validation, max_length, task)
+    thresholds = task.thresholds(truth, probs, labels, config.thresholds)
+    evaluation = task.evaluation(truth, probs, labels, thresholds)
+    _write_eval_predictions(run.dir, *task.prediction_rows(validation["text"], truth, probs, labels, thresholds))
     write_json_atomic(run.path("evaluation.json"), evaluation)
     summary["best"] = evaluation["scores"]
     if test is not None and len(test):
-        summary["test"] = _evaluate(model, tokenizer, test, labels, max_length)[0]["scores"]
+        test_probs = _probabilities(model, tokenizer, test, max_length, task)
+        summary["test"] = task.scores(task.targets(test, len(labels)), test_probs, thresholds, labels)
     reporter.phase("saving model")
-    _save_model(trainer.model, tokenizer, run, config, max_length)
+    _save_model(trainer.model, tokenizer, run, config, max_length, thresholds)
     shutil.rmtree(run.path("checkpoints"), ignore_errors=True)
-    summary["baseline"] = warm.baseline_scores
-    summary["recommended"] = recommend(summary["best"], warm.baseline_scores, len(validation))
+    summary["baseline"] = baseline_scores
+    summary["recommended"] = recommend(summary["best"], baseline_scores, len(validation), task.ranking)
     summary["base_model_name"] = display_name(config.model)
     return summary
 
@@ -397,35 +395,34 @@ def _drop_events_after(run: Run, step: int) -> None:
     run.path("metrics.jsonl").write_text(write_text)
 
 
-def _evaluate(model, tokenizer, validation: pd.DataFrame, labels: list[str], max_length: int) -> tuple[dict, np.ndarray]:
-    """Score the restored best model on validation, in the data's own row order."""
+def _probabilities(model, tokenizer, frame: pd.DataFrame, max_length: int, task) -> np.ndarray:
+    """The restored best model's probabilities on a split, in the data's own row order."""
     from .predict import batched_probabilities
 
     was_training = model.training
     model.eval()
-    probs = batched_probabilities(model, tokenizer, validation["text"].tolist(), max_length, batch_size=128)
+    probs = batched_probabilities(model, tokenizer, frame["text"].tolist(), max_length, batch_size=128,
+                                  activation=task.probabilities)
     model.train(was_training)
-    truth, predicted = validation["label"].to_numpy(), probs.argmax(-1)
-    return {"labels": labels, "scores": scores(truth, predicted), "per_class": per_class(truth, predicted, labels),
-            "confusion": confusion(truth, predicted, len(labels))}, probs
+    return probs
 
 
-def _write_eval_predictions(run_dir: Path, texts, truth, probs, labels: list[str]) -> None:
-    predicted = probs.argmax(-1)
+def _write_eval_predictions(run_dir: Path, header: list[str], rows: list[list]) -> None:
     with open(run_dir / "eval_predictions.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["text", "true_label", "predicted_label", "confidence"])
-        for text, t, p, conf in zip(texts, truth, predicted, probs.max(-1)):
-            writer.writerow([text, labels[t], labels[p], f"{conf:.4f}"])
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
-def _save_model(model, tokenizer, run: Run, config: TrainConfig, max_length: int) -> None:
+def _save_model(model, tokenizer, run: Run, config: TrainConfig, max_length: int, thresholds: dict | None) -> None:
     """``model/`` always loads with ``pipeline("text-classification")``; LoRA also keeps ``adapter/``.
 
     The tokenizer is saved with the run's ``max_length``, so that ``truncation=True`` (and ClassiTune's Predict)
     cuts texts where training and evaluation did: with mean pooling, the tail of a long text changes the result.
     """
     tokenizer.model_max_length = max_length
+    if thresholds:  # multi-label: whoever loads model/ finds the tuned decision thresholds in its config.json
+        model.config.label_thresholds = thresholds["per_label"]
     if config.method == "lora":
         model.save_pretrained(run.path("adapter"))
         tokenizer.save_pretrained(run.path("adapter"))

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 
 from .baseline import Baseline, masked_mean
-from .metrics import scores
 
 BASELINE_SAMPLE = 20000  # rows the logistic regressions are fitted on; more adds time, not accuracy
 
@@ -72,43 +71,45 @@ def frozen_features(model, tokenizer, texts: list[str], max_length: int, head: t
 
 @dataclass
 class WarmStart:
-    """The quick baseline, fitted and scored on validation (the head, if asked, now starts from a linear probe)."""
+    """The quick baseline and its probabilities on the validation rows (the head, if asked, now starts from a
+    linear probe); the run's task scores them and tunes the baseline's thresholds."""
 
     baseline: Baseline
-    baseline_scores: dict
-    baseline_predictions: np.ndarray  # on the validation rows, for its per-class scores and confusion matrix
+    validation_probabilities: np.ndarray
 
 
-def _sample(labels: np.ndarray, seed: int) -> np.ndarray:
-    """Up to BASELINE_SAMPLE rows, stratified: every class keeps its share, and at least its first 20 rows."""
+def _sample(targets: np.ndarray, seed: int) -> np.ndarray:
+    """Up to BASELINE_SAMPLE rows, stratified for class ids: every class keeps its share, and at least its first
+    20 rows. Label sets (a 2-D target) are sampled at random; the sample is 20,000 rows, so rare labels keep
+    their share in expectation."""
     rng = np.random.default_rng(seed)
-    if len(labels) <= BASELINE_SAMPLE:
-        return rng.permutation(len(labels))
-    fraction = BASELINE_SAMPLE / len(labels)
+    if len(targets) <= BASELINE_SAMPLE:
+        return rng.permutation(len(targets))
+    if targets.ndim == 2:
+        return rng.permutation(len(targets))[:BASELINE_SAMPLE]
+    fraction = BASELINE_SAMPLE / len(targets)
     parts = []
-    for label in np.unique(labels):
-        rows = rng.permutation(np.flatnonzero(labels == label))
+    for label in np.unique(targets):
+        rows = rng.permutation(np.flatnonzero(targets == label))
         parts.append(rows[:max(min(len(rows), 20), int(round(len(rows) * fraction)))])
     return rng.permutation(np.concatenate(parts))
 
 
-def warm_start(model, tokenizer, train_texts: list[str], train_labels: np.ndarray, val_texts: list[str],
-               val_labels: np.ndarray, n_labels: int, max_length: int, balanced: bool, init_head: bool,
-               seed: int = 0, pooling_layer: torch.nn.Module | None = None) -> WarmStart:
+def warm_start(model, tokenizer, train_texts: list[str], train_targets: np.ndarray, val_texts: list[str],
+               n_labels: int, max_length: int, balanced: bool, init_head: bool, seed: int = 0,
+               pooling_layer: torch.nn.Module | None = None, task: str = "single") -> WarmStart:
     """Fit the baseline on mean-pooled features and (``init_head``) copy a linear probe into the head layer."""
-    sample = _sample(np.asarray(train_labels), seed)
+    sample = _sample(np.asarray(train_targets), seed)
     texts = [train_texts[i] for i in sample] + list(val_texts)
     found = head_layer(model, n_labels) if init_head else None
     head = found[1] if found else None
     mean, head_in = frozen_features(model, tokenizer, texts, max_length, head, pooling_layer=pooling_layer)
-    n, labels = len(sample), train_labels[sample]
-    baseline = Baseline.fit(mean[:n], labels, n_labels, balanced, max_length)
+    n, targets = len(sample), train_targets[sample]
+    baseline = Baseline.fit(mean[:n], targets, n_labels, balanced, max_length, task)
     if head_in is not None:
-        probe = Baseline.fit(head_in[:n], labels, n_labels, balanced, max_length)
+        probe = Baseline.fit(head_in[:n], targets, n_labels, balanced, max_length, task)
         with torch.no_grad():
             head.weight.copy_(torch.as_tensor(probe.coef, dtype=head.weight.dtype))
             if head.bias is not None:  # classes absent from train keep a very negative bias, not -1e4 (fp16)
                 head.bias.copy_(torch.as_tensor(np.maximum(probe.intercept, -20.0), dtype=head.bias.dtype))
-    predictions = baseline.probabilities(mean[n:]).argmax(-1)
-    return WarmStart(baseline=baseline, baseline_scores=scores(val_labels, predictions),
-                     baseline_predictions=predictions)
+    return WarmStart(baseline=baseline, validation_probabilities=baseline.probabilities(mean[n:]))
