@@ -35,16 +35,36 @@ def texts_from(pasted: str, upload: str | None, column: str | None) -> list[str]
     return texts
 
 
+NO_LABEL = "(none)"
+
+
+def _shown(result: dict) -> str:
+    """A prediction's label, or a multi-label prediction's label set ("(none)" when no label reaches its threshold)."""
+    return result["label"] or NO_LABEL
+
+
 def compare_table(texts: list[str], tuned: list[dict], base: list[dict] | None) -> pd.DataFrame:
+    """One row per text; multi-label predictions show their label set ("tuned labels") and the download gets one
+    score column per label."""
+    multi = bool(tuned) and "labels" in tuned[0]
+    name = "labels" if multi else "label"
     rows = []
     for i, text in enumerate(texts):
-        row = {"text": text, "tuned label": tuned[i]["label"], "tuned confidence": round(tuned[i]["confidence"], 4),
+        row = {"text": text, f"tuned {name}": _shown(tuned[i]), "tuned confidence": round(tuned[i]["confidence"], 4),
                "tuned top-k": ", ".join(f"{t['label']} {t['score']:.2f}" for t in tuned[i]["top_k"])}
         if base is not None:
-            row.update({"base label": base[i]["label"], "base confidence": round(base[i]["confidence"], 4),
-                        "agree": "yes" if base[i]["label"] == tuned[i]["label"] else "NO"})
+            agree = (set(base[i]["labels"]) == set(tuned[i]["labels"]) if multi else base[i]["label"] == tuned[i]["label"])
+            row.update({f"base {name}": _shown(base[i]), "base confidence": round(base[i]["confidence"], 4),
+                        "agree": "yes" if agree else "NO"})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def score_columns(tuned: list[dict]) -> pd.DataFrame:
+    """For the download of multi-label predictions: the tuned model's score of every label, one column each."""
+    if not tuned or "scores" not in tuned[0]:
+        return pd.DataFrame(index=range(len(tuned)))
+    return pd.DataFrame([{f"score {label}": round(score, 4) for label, score in r["scores"].items()} for r in tuned])
 
 
 def write_download(table: pd.DataFrame) -> str:
@@ -67,7 +87,8 @@ def _highlight(table: pd.DataFrame):
 
 @user_errors
 def classify(model: str, compare: bool, pasted: str, upload: str | None, column: str | None, top_k: int,
-             browser: str | None, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+             threshold: float | None, browser: str | None, profile: gr.OAuthProfile | None = None,
+             request: gr.Request = None):
     owner = owner_key(browser, profile, request)
     texts = texts_from(pasted, upload, column)
     if not model:
@@ -75,10 +96,12 @@ def classify(model: str, compare: bool, pasted: str, upload: str | None, column:
     kind, name = model_reference(model)
     is_run = kind != HUB_MODEL
     # The left column is the fine-tuned model (a typed "base:<run>" shows the baseline there instead).
-    tuned = service().predict(f"{TUNED}:{name}" if kind == RUN_MODEL else model, texts, owner, top_k=int(top_k))
+    threshold = float(threshold) if threshold else None  # empty or 0: the tuned thresholds
+    tuned = service().predict(f"{TUNED}:{name}" if kind == RUN_MODEL else model, texts, owner, top_k=int(top_k),
+                              threshold=threshold)
     base = None
     if compare and is_run:
-        base = service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=int(top_k))
+        base = service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=int(top_k), threshold=threshold)
     table = compare_table(texts, tuned, base)
     disagreements = int((table["agree"] == "NO").sum()) if base is not None else None
     note = f"{len(texts)} texts classified." + (f" Tuned and base models disagree on {disagreements}."
@@ -86,7 +109,8 @@ def classify(model: str, compare: bool, pasted: str, upload: str | None, column:
     if is_run and chosen_model(service().run(name, owner).status()) == BASELINE:
         note += (" **This run uses its base model** (the quick baseline scored higher on validation): the API and "
                  "Publish use it; switch in the Metrics tab.")
-    return _highlight(table), write_download(table), note
+    download = write_download(pd.concat([table, score_columns(tuned)], axis=1))
+    return _highlight(table), download, note
 
 
 @user_errors
@@ -104,6 +128,8 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
                             allow_custom_value=True, elem_id="predict-model", scale=3)
         compare = gr.Checkbox(value=True, label="Compare with the base model", scale=1)
         top_k = gr.Slider(1, 10, value=3, step=1, label="Top-k", scale=1)
+        threshold = gr.Number(value=None, minimum=0, maximum=0.99, step=0.05, scale=1, elem_id="predict-threshold",
+                              label="Threshold (multi-label models; empty: the tuned per-label ones)")
     with gr.Row():
         pasted = gr.Textbox(label="Texts, one per line", lines=6, elem_id="predict-texts")
         with gr.Column():
@@ -127,5 +153,5 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     for trigger in (train.run_id.change, page.select):
         trigger(populate, [browser_id, model], model, **private)
     upload.change(file_columns, upload, column, **private)
-    go.click(classify, [model, compare, pasted, upload, column, top_k, browser_id], [results, download, note],
+    go.click(classify, [model, compare, pasted, upload, column, top_k, threshold, browser_id], [results, download, note],
              **private)

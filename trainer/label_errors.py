@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from .errors import UserError
+
 FOLDS = 5
 MAX_ROWS = 20000  # larger files are sampled (seeded): the ranking then covers the sample, which the report says
 SHOWN = 200
@@ -104,6 +106,10 @@ def label_errors_in_file(path: str, text_column: str | None = None, label_column
 
     intake = load_dataset_file(path, text_column=text_column or None, label_column=label_column or None, model=model,
                                limits=limits)
+    if intake.task == "multi":
+        raise UserError(f"Finding likely label errors works on single-label data for now; this file holds label "
+                        f"sets ({intake.report.label_format.get('why')}). Review its label pairs and rare labels in "
+                        f"the report instead.")
     rows = pd.concat([part for part in (intake.train, intake.validation, intake.test) if part is not None])
     checked = sample(rows.sort_values("row"))
     tokenizer, encoder = load_encoder(model)
