@@ -13,6 +13,7 @@ import gradio as gr
 from trainer.choice import TUNED
 from trainer.config import TrainConfig
 from trainer.errors import UserError
+from trainer.label_sets import LabelOptions
 from trainer.service import BASE_MODEL, RUN_MODEL, model_reference
 
 from .common import INTAKE_EVENTS, owner_key, publish_token, service, user_errors
@@ -34,19 +35,24 @@ def _as_texts(texts) -> list[str]:
 
 
 @user_errors
-def validate_dataset(file: str, text_column: str = "", label_column: str = "") -> dict:
+def validate_dataset(file: str, text_column: str = "", label_column: str = "", settings: dict | None = None) -> dict:
     """Check a dataset file and return the validation report.
 
     Args:
         file: a CSV, TSV, JSON Lines or Parquet file.
         text_column: the text column; empty to detect it.
         label_column: the label column; empty to detect it.
+        settings: optional label settings, as in start_training: {"task": "auto" | "single" | "multi",
+            "label_delimiter": ",", "label_columns": ["toxic", "insult"]}.
     Returns:
-        The report: columns, labels, split sizes, class counts, dropped rows, duplicates, leakage, token lengths, warnings.
+        The report: task (single or multi), label format, columns, labels, split sizes, class counts, dropped rows,
+        duplicates, leakage, token lengths, warnings; multi-label data also labels per row and frequent pairs.
     """
     if not file:
         raise UserError("No file was sent.")
-    return service().validate(file, text_column, label_column).report.to_dict()
+    if settings is not None and not isinstance(settings, dict):
+        raise UserError("settings must be a JSON object such as {\"task\": \"multi\"}.")
+    return service().validate(file, text_column, label_column, labels=LabelOptions.from_settings(settings)).report.to_dict()
 
 
 @user_errors
@@ -113,7 +119,7 @@ def list_runs(profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken
 
 
 @user_errors
-def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False,
+def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False, threshold: float | None = None,
             profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
             request: gr.Request = None) -> list:
     """Classify texts with a run's model (its run id), ``tuned:<run id>``, ``base:<run id>``, or a Hub classifier id.
@@ -123,20 +129,29 @@ def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False
         model: a run id (the model the run uses: the better of its fine-tuned model and quick baseline on
             validation, unless you chose with choose_model), "tuned:<run id>", "base:<run id>", or a Hub model id.
         top_k: how many ranked labels to return per text.
+        threshold: multi-label models only: one decision threshold for every label (empty: the tuned ones).
         compare_with_base: also return the quick baseline's label per text (run ids only; for a run that uses
             its baseline, compare "tuned:<run id>" to see the two models side by side).
     Returns:
-        One object per text: label, confidence, top_k (and base_label, base_confidence when comparing).
+        One object per text: label, confidence, top_k (and base_label, base_confidence when comparing);
+        multi-label models also give labels (the predicted label set) and scores (one per label), and
+        base_labels when comparing.
     """
     owner = owner_key(None, profile, request, oauth_token)
     texts = _as_texts(texts)
     if not isinstance(model, str):
         raise UserError("model must be a run id, \"base:<run id>\" or a Hub model id.")
-    results = service().predict(model, texts, owner, top_k=_top_k(top_k))
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))):
+        raise UserError(f"threshold must be a number between 0 and 1, not {str(threshold)[:40]!r}.")
+    threshold = float(threshold) if threshold else None
+    results = service().predict(model, texts, owner, top_k=_top_k(top_k), threshold=threshold)
     kind, name = model_reference(model)
     if compare_with_base and kind in (RUN_MODEL, TUNED):
-        for result, base in zip(results, service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=1)):
+        for result, base in zip(results, service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=1,
+                                                           threshold=threshold)):
             result.update(base_label=base["label"], base_confidence=base["confidence"])
+            if "labels" in base:
+                result["base_labels"] = base["labels"]
     return results
 
 
@@ -192,6 +207,7 @@ def build() -> None:
         model = gr.Textbox(label="model")
         top_k = gr.Number(label="top_k", value=3)
         compare = gr.Checkbox(label="compare_with_base")
+        threshold = gr.Number(label="threshold", value=None)
         report = gr.JSON(label="report")
         new_run = gr.Textbox(label="run_id")
         status = gr.JSON(label="status")
@@ -208,13 +224,13 @@ def build() -> None:
         pushed = gr.JSON(label="result")
         trigger = gr.Button(visible=False)
     endpoints = [
-        (validate_dataset, [file, text_column, label_column], report),
+        (validate_dataset, [file, text_column, label_column, settings], report),
         (find_label_errors, [file, text_column, label_column], report),
         (start_training, [file, text_column, label_column, settings], new_run),
         (run_status, [run_id], status),
         (cancel_run, [run_id], status),
         (list_runs, [], runs),
-        (predict, [texts, model, top_k, compare], predictions),
+        (predict, [texts, model, top_k, compare, threshold], predictions),
         (choose_model, [run_id, which], status),
         (push_to_hub, [run_id, repo_id, token, private, adapter_only, license, widget_examples, model_choice], pushed),
     ]

@@ -51,10 +51,12 @@ def loss_chart(runs: dict[str, list[dict]]) -> go.Figure:
 def quality_chart(runs: dict[str, list[dict]]) -> go.Figure:
     fig = go.Figure()
     for name, events in runs.items():
-        for key, label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1")):
+        for key, label in (("accuracy", "accuracy"), ("micro_f1", "micro-F1"), ("macro_f1", "macro-F1")):
             x, y = _series(events, "eval", key)
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"{name} {label}"))
-    fig.update_layout(title="Validation accuracy and macro-F1", xaxis_title="step", yaxis_range=[0, 1], **LAYOUT)
+            if y:  # single-label runs log accuracy, multi-label runs micro-F1
+                fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"{name} {label}"))
+    fig.update_layout(title="Validation accuracy (multi-label: micro-F1) and macro-F1", xaxis_title="step",
+                      yaxis_range=[0, 1], **LAYOUT)
     return fig
 
 
@@ -76,6 +78,18 @@ def confusion_chart(evaluation: dict, normalise: bool) -> go.Figure:
     fig.update_layout(title="Confusion matrix" + (" (row-normalised)" if normalise else " (counts)"),
                       xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
                       **{**LAYOUT, "height": max(360, 40 * len(labels) + 160)})
+    return fig
+
+
+def per_label_chart(evaluation: dict) -> go.Figure:
+    """Multi-label runs have no confusion matrix: F1 per label at its tuned threshold, most frequent first."""
+    rows = sorted(evaluation["per_class"], key=lambda r: -r["support"])
+    fig = go.Figure(go.Bar(x=[plotly_text(r["label"]) for r in rows], y=[r["f1"] for r in rows],
+                           customdata=[[r["support"], r["threshold"]] for r in rows],
+                           hovertemplate="%{x}<br>F1 %{y:.3f}<br>%{customdata[0]} validation texts"
+                                         "<br>threshold %{customdata[1]:.2f}<extra></extra>"))
+    fig.update_layout(title="F1 per label (validation, tuned thresholds; most frequent first)", yaxis_range=[0, 1],
+                      **LAYOUT)
     return fig
 
 

@@ -11,6 +11,7 @@ import gradio as gr
 from trainer.data import detect_columns, read_table
 from trainer.errors import UserError
 from trainer.hub_data import fetch_hub_dataset
+from trainer.label_sets import LabelOptions
 from trainer.service import intake_limits
 
 from . import charts, label_errors_panel, scratch
@@ -26,6 +27,15 @@ class DataTab:
     path: gr.State
     text_column: gr.Dropdown
     label_column: gr.Dropdown
+    task: gr.Dropdown
+    label_delimiter: gr.Textbox
+    label_columns: gr.Dropdown
+
+
+TASK_CHOICES = [("Detect from the data", "auto"), ("One label per text", "single"),
+                ("Several labels per text (multi-label)", "multi")]
+FORMS = {"delimited": "one column, names separated by {delimiter}", "json_list": "one column of JSON lists",
+         "list": "one column of lists", "indicator_columns": "one 0/1 column per label"}
 
 
 def report_markdown(report: dict) -> str:
@@ -39,6 +49,7 @@ def report_markdown(report: dict) -> str:
         + (f", {e(str(info['encoding']))}" if info.get("encoding") else "")
         + (f", delimiter {e(repr(info['delimiter']))}" if info.get("delimiter") else "") + ")",
         f"- **Columns**: text = {e(report['text_column'])}, label = {e(report['label_column'])}",
+        _task_line(report),
         f"- **Split**: {sizes['train']:,} train / {sizes['validation']:,} validation"
         + (f" / {sizes['test']:,} test" if sizes.get("test") else "") + f" ({e(report['split_source'])})",
     ]
@@ -46,29 +57,55 @@ def report_markdown(report: dict) -> str:
         length = report["length"]
         lines.append(f"- **Length**: median {length['p50']:.0f} tokens, 95th percentile {length['p95']:.0f}, "
                      f"max {length['max']}; suggested max_length **{length['suggested_max_length']}**")
+    multi = report.get("multi_label")
+    if multi:
+        per_row = multi["labels_per_row"]
+        lines.append(f"- **Labels per text** (train): {per_row['0']:,} with none, {per_row['1']:,} with one, "
+                     f"{per_row['2+']:,} with two or more; mean {per_row['mean']:.2f}")
+        if multi["top_pairs"]:
+            lines.append("- **Most frequent pairs**: " + "; ".join(
+                f"{e(' + '.join(p['labels']))} ({p['count']:,})" for p in multi["top_pairs"][:5]))
     if report["warnings"]:
         lines.append("\n#### ⚠️ Warnings")
         lines += [f"- {e(w)}" for w in report["warnings"]]
     return "\n".join(lines)
 
 
+def _task_line(report: dict) -> str:
+    found = report.get("label_format") or {}
+    if report.get("task") != "multi":
+        return f"- **Task**: single-label, one class per text ({markdown_text(found.get('why', 'detected'))})"
+    form = FORMS.get(found.get("form"), found.get("form", "")).format(delimiter=repr(found.get("delimiter")))
+    return (f"- **Task**: **multi-label**, {len(report['labels'])} labels; {markdown_text(form)} "
+            f"({markdown_text(found.get('why', ''))}). Change it under \"Labels\" if this is wrong.")
+
+
+def _options(task: str | None, delimiter: str | None, columns: list[str] | None) -> LabelOptions:
+    return LabelOptions.from_settings({"task": task or "auto", "label_delimiter": delimiter or None,
+                                       "label_columns": columns or None})
+
+
 @user_errors
 def inspect_file(path: str | None):
     """On upload: preview the rows and prefill the column pickers from detection."""
     if not path:
-        return None, gr.update(choices=[], value=None), gr.update(choices=[], value=None), None
+        return None, gr.update(choices=[], value=None), gr.update(choices=[], value=None), None, gr.update(
+            choices=[], value=[])
     frame, _, _ = read_table(path)
     text, label, _ = detect_columns(frame)
     columns = list(frame.columns)
     return (frame.head(20).astype(str), gr.update(choices=columns, value=text), gr.update(choices=columns, value=label),
-            path)
+            path, gr.update(choices=columns, value=[]))
 
 
 @user_errors
-def validate(path: str | None, text_column: str | None, label_column: str | None, model: str | None = None):
+def validate(path: str | None, text_column: str | None, label_column: str | None, task: str | None = "auto",
+             delimiter: str | None = None, label_columns: list[str] | None = None, model: str | None = None):
     if not path:
         raise UserError("Upload a dataset first (CSV, TSV, JSON Lines or Parquet), or use the example dataset.")
-    report = service().validate(path, text_column, label_column, model=model).report.to_dict()
+    labels = _options(task, delimiter, label_columns)
+    report = service().validate(path, text_column, label_column if not label_columns else None, model=model,
+                                labels=labels).report.to_dict()
     return report_markdown(report), report, charts.class_distribution(report), charts.length_histogram(report)
 
 
@@ -96,6 +133,12 @@ def build() -> DataTab:
         with gr.Column(scale=1):
             text_column = gr.Dropdown(label="Text column", choices=[], interactive=True, elem_id="text-column")
             label_column = gr.Dropdown(label="Label column", choices=[], interactive=True, elem_id="label-column")
+            with gr.Accordion("Labels: one per text, or several", open=False):
+                task = gr.Dropdown(TASK_CHOICES, value="auto", label="Task", elem_id="task", interactive=True)
+                label_delimiter = gr.Textbox(label="Separator between labels in a cell (empty: detect , ; |)",
+                                             max_length=3, elem_id="label-delimiter")
+                label_columns = gr.Dropdown([], value=[], multiselect=True, elem_id="label-columns",
+                                            label="Or: one 0/1 column per label (pick them)")
             check = gr.Button("Validate", variant="primary", elem_id="validate")
     summary = gr.Markdown(elem_id="report-summary")
     preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False, wrap=True, max_height=300)
@@ -107,16 +150,18 @@ def build() -> DataTab:
 
     outputs = [summary, report, distribution, lengths]
     private = dict(api_visibility="private", **INTAKE_EVENTS)
-    upload.upload(inspect_file, upload, [preview, text_column, label_column, path], **private).success(
-        validate, [path, text_column, label_column], outputs, **private)
+    inspected = [preview, text_column, label_column, path, label_columns]
+    checked = [path, text_column, label_column, task, label_delimiter, label_columns]
+    upload.upload(inspect_file, upload, inspected, **private).success(validate, checked, outputs, **private)
 
     def after_new_file(event):
         """A file put into the upload box by the app (example, Hub, corrected file): inspect and validate it."""
-        event.success(inspect_file, upload, [preview, text_column, label_column, path], **private).success(
-            validate, [path, text_column, label_column], outputs, **private)
+        event.success(inspect_file, upload, inspected, **private).success(validate, checked, outputs, **private)
 
     after_new_file(example.click(lambda: str(EXAMPLE), None, upload, **private))
     after_new_file(hub_button.click(load_hub_dataset, [hub_id, hub_split], upload, **private))
     label_errors_panel.build(path, text_column, label_column, upload, after_new_file)
-    check.click(validate, [path, text_column, label_column], outputs, **private)
-    return DataTab(path=path, text_column=text_column, label_column=label_column)
+    check.click(validate, checked, outputs, **private)
+    task.input(validate, checked, outputs, **private)
+    return DataTab(path=path, text_column=text_column, label_column=label_column, task=task,
+                   label_delimiter=label_delimiter, label_columns=label_columns)

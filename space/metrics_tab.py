@@ -52,11 +52,27 @@ def details(run_id: str | None, normalise: bool, owner: str):
                      **status["baseline"]})
     comparison = pd.DataFrame(rows).round(4)
     predictions = pd.read_csv(run.path("eval_predictions.csv"), dtype={"text": str}, keep_default_na=False)
-    wrong = predictions[predictions["true_label"] != predictions["predicted_label"]]
-    wrong = wrong.sort_values("confidence", ascending=False).head(200)
     note = (status.get("recommended") or {}).get("message", "")
     choice = gr.update(value=chosen_model(status), interactive=run.path("baseline/evaluation.json").exists())
+    if "confusion" not in evaluation:  # multi-label
+        return (charts.per_label_chart(evaluation), per_class, label_set_errors(predictions), comparison, choice, note)
+    wrong = predictions[predictions["true_label"] != predictions["predicted_label"]]
+    wrong = wrong.sort_values("confidence", ascending=False).head(200)
     return charts.confusion_chart(evaluation, normalise), per_class, wrong, comparison, choice, note
+
+
+def label_set_errors(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Validation texts whose predicted label set differs from the true one: the labels missed and the extra ones."""
+    def names(cell: str) -> set[str]:
+        return {n for n in cell.split("|") if n}
+
+    rows = []
+    for text, true, predicted in zip(predictions["text"], predictions["true_labels"], predictions["predicted_labels"]):
+        truth, guess = names(true), names(predicted)
+        if truth != guess:
+            rows.append({"text": text, "true labels": ", ".join(sorted(truth)) or "(none)",
+                         "missed labels": ", ".join(sorted(truth - guess)), "extra labels": ", ".join(sorted(guess - truth))})
+    return pd.DataFrame(rows, columns=["text", "true labels", "missed labels", "extra labels"]).head(200)
 
 
 @user_errors

@@ -89,14 +89,16 @@ def progress_html(status: dict) -> str:
 
 def _config(model, method, epochs, learning_rate, batch_size, max_length, text_column, label_column, warmup_ratio,
             weight_decay, evals_per_epoch, patience, class_weights, freeze_embeddings, precision, seed,
-            validation_fraction, lora_r, lora_alpha, lora_dropout, lora_targets) -> TrainConfig:
+            validation_fraction, lora_r, lora_alpha, lora_dropout, lora_targets, task="auto", label_delimiter=None,
+            label_columns=None) -> TrainConfig:
     return TrainConfig(model=model or "default", method=method, epochs=epochs or None, learning_rate=learning_rate or None,
                        batch_size=batch_size or None, max_length=max_length or None, text_column=text_column or None,
                        label_column=label_column or None, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
                        evals_per_epoch=evals_per_epoch, early_stopping_patience=patience, class_weights=class_weights,
                        freeze_embeddings=freeze_embeddings,
                        precision=precision, seed=seed, validation_fraction=validation_fraction, lora_r=lora_r,
-                       lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_targets)
+                       lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_targets,
+                       task=task or "auto", label_delimiter=label_delimiter or None, label_columns=label_columns or None)
 
 
 def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
@@ -142,7 +144,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
 
     settings = [model, method, epochs, learning_rate, batch_size, max_length, data.text_column, data.label_column,
                 warmup, decay, evals, patience, class_weights, freeze, precision, seed, val_fraction, lora_r, lora_alpha,
-                lora_dropout, lora_targets]
+                lora_dropout, lora_targets, data.task, data.label_delimiter, data.label_columns]
 
     @user_errors
     def on_start(path, browser, *values, profile: gr.OAuthProfile | None = None, request: gr.Request = None):

@@ -14,10 +14,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import card_multi_label as multi_card
 from .choice import BASELINE, check_choice, chosen_model
 from .errors import UserError
 from .runs import Run
 from .setfit_export import write_setfit_folder
+from .tasks import task_of
 
 LICENSES = ("apache-2.0", "mit", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "openrail", "other")
 DEFAULT_LICENSE = "apache-2.0"  # the embedded default model's license
@@ -87,12 +89,14 @@ def model_card(run: Run, options: PublishOptions):
     base_model = status.get("base_model_name") or config.get("model")
     dataset = status.get("dataset") or "user data"
     resolved = status.get("config_resolved") or {}
+    multi = task_of(config).name == "multi"
+    metrics = multi_card.METRICS if multi else (("accuracy", "accuracy", "Accuracy", None),
+                                                ("macro_f1", "f1", "Macro F1", None))
     eval_results = [EvalResult(task_type="text-classification", task_name="Text Classification",
                                dataset_type=Path(dataset).stem, dataset_name=f"{dataset} (validation split)",
                                dataset_split="validation", metric_type=metric, metric_name=name,
-                               metric_value=round(float(best[key]), 4))
-                    for key, metric, name in (("accuracy", "accuracy", "Accuracy"), ("macro_f1", "f1", "Macro F1"))
-                    if key in best]
+                               metric_config=metric_config, metric_value=round(float(best[key]), 4))
+                    for key, metric, name, metric_config in metrics if key in best]
     widget = None
     if options.widget_examples and run.path("eval_predictions.csv").exists():
         import pandas as pd
@@ -112,7 +116,7 @@ def model_card(run: Run, options: PublishOptions):
 
     class_counts = report.get("class_counts") or {}
     per_class = [[c["label"], c["precision"], c["recall"], c["f1"], c["support"]] for c in evaluation["per_class"]]
-    confusion = [[labels[i], *row] for i, row in enumerate(evaluation["confusion"])]
+    confusion = [[labels[i], *row] for i, row in enumerate(evaluation.get("confusion") or [])]
     sizes = report.get("split_sizes") or {}
     repo = options.repo_id
     if is_baseline:
@@ -125,6 +129,8 @@ def model_card(run: Run, options: PublishOptions):
                  f"tokenizer = AutoTokenizer.from_pretrained(\"{repo}\")\n"
                  f"classifier = pipeline(\"text-classification\", model=model, tokenizer=tokenizer)\n"
                  f"print(classifier(\"Your text here\", truncation=True))  # truncated where training truncated\n```")
+    elif multi:
+        usage = multi_card.usage(repo)
     else:
         usage = (f"```python\nfrom transformers import pipeline\n\nclassifier = pipeline(\"text-classification\", "
                  f"model=\"{repo}\")\nprint(classifier(\"Your text here\", truncation=True))  # truncated where training truncated\n```")
@@ -154,15 +160,28 @@ def model_card(run: Run, options: PublishOptions):
         if config.get("method") == "lora":
             hyper.update(lora_r=config.get("lora_r"), lora_alpha=config.get("lora_alpha"),
                          lora_dropout=config.get("lora_dropout"), lora_target_modules=config.get("lora_target_modules"))
+    other_name = ("fine-tuned encoder (not published here)" if is_baseline else
+                  f"quick baseline: frozen {base_model} embeddings + logistic regression")
+    other = tuned if is_baseline else baseline
     rows = [["this model", best.get("accuracy", float("nan")), best.get("macro_f1", float("nan"))],
-            ["fine-tuned encoder (not published here)" if is_baseline else
-             f"quick baseline: frozen {base_model} embeddings + logistic regression",
-             (tuned if is_baseline else baseline).get("accuracy", float("nan")),
-             (tuned if is_baseline else baseline).get("macro_f1", float("nan"))]]
+            [other_name, other.get("accuracy", float("nan")), other.get("macro_f1", float("nan"))]]
+    results = (multi_card.results(_markdown_table, best, other_name + " (one-vs-rest)", other, evaluation) if multi
+               else f"""{_markdown_table(['model', 'accuracy', 'macro-F1'], rows)}
+
+Per class:
+
+{_markdown_table(['label', 'precision', 'recall', 'F1', 'support'], per_class)}
+
+Confusion matrix (rows: true label, columns: predicted):
+
+{confusion_table}""")
+    limitation = multi_card.LIMITATION if multi else (
+        f"- It only knows these {len(labels)} labels and always picks one of them, even for unrelated input;\n"
+        f"  use the confidence to reject uncertain predictions.")
     body = f"""# {repo.split('/')[-1]}
 
-{what} Given a text, it predicts one of
-{len(labels)} labels: {', '.join(f'`{label}`' for label in labels[:50])}{' ...' if len(labels) > 50 else ''}.
+{what} Given a text, it predicts {'any number (a set) of' if multi else 'one of'}
+{len(labels)} labels ({'multi-label' if multi else 'single-label'} classification): {', '.join(f'`{label}`' for label in labels[:50])}{' ...' if len(labels) > 50 else ''}.
 
 ## Usage
 
@@ -184,22 +203,13 @@ Hardware: {status.get('hardware', 'unknown')}. Training time: {status.get('train
 
 ## Results (validation split)
 
-{_markdown_table(['model', 'accuracy', 'macro-F1'], rows)}
-
-Per class:
-
-{_markdown_table(['label', 'precision', 'recall', 'F1', 'support'], per_class)}
-
-Confusion matrix (rows: true label, columns: predicted):
-
-{confusion_table}
+{results}
 
 ## Limitations
 
 - The scores above come from a validation split of the same data; expect lower accuracy on text that differs
   from it (other domains, styles, languages or time periods).
-- It only knows these {len(labels)} labels and always picks one of them, even for unrelated input;
-  use the confidence to reject uncertain predictions.
+{limitation}
 - Inputs longer than {resolved.get('max_length', 'the maximum length')} tokens are truncated.
 - It inherits the biases of {base_model} and of its training data; review errors (above) before relying on it.
 """
@@ -213,6 +223,9 @@ def prepare_folder(run: Run, options: PublishOptions, folder: Path) -> Path:
         raise UserError(f"Run {run.id} has not finished successfully ({run.status().get('state')}); "
                         f"only finished runs can be published.")
     if published_model(run, options) == BASELINE:
+        if task_of(run.config()).name == "multi":
+            raise UserError("Publishing the quick baseline of a multi-label run is not supported yet (SetFit's "
+                            "one-vs-rest head is not written): publish the fine-tuned model (model choice 'tuned').")
         if not run.path("baseline/evaluation.json").exists():
             raise UserError(f"Run {run.id} was trained by an earlier version of ClassiTune that did not keep its quick "
                             f"baseline's per-class scores: publish its fine-tuned model, or train it again.")
@@ -326,10 +339,16 @@ gr.Interface(classify, gr.Textbox(label="Text", lines=3), gr.Label(label="Predic
 PIPELINE_LOADER = '''from transformers import pipeline
 
 classifier = pipeline("text-classification", model="{model}", top_k=None)
+thresholds = getattr(classifier.model.config, "label_thresholds", None)  # multi-label: tuned per label
 
 
 def classify(text):
-    return {{r["label"]: r["score"] for r in classifier(text, truncation=True)[0]}} if text.strip() else {{}}
+    if not text.strip():
+        return {{}}
+    scores = {{r["label"]: r["score"] for r in classifier(text, truncation=True)[0]}}
+    if thresholds:  # multi-label: the predicted label set, every label at or over its threshold
+        return {{k: v for k, v in scores.items() if v >= thresholds[k]}} or {{"(no label)": 0.0}}
+    return scores
 '''
 
 SETFIT_LOADER = '''from setfit import SetFitModel
