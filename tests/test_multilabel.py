@@ -1,0 +1,219 @@
+"""Multi-label data end to end on real GoEmotions comments: detection of every form, training (full and LoRA)
+scored on the official test split against the trivial predictors, the pipeline round trip with the saved
+thresholds, prediction, the CLI and the model card."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score
+
+from conftest import ROOT
+from trainer.data import load_dataset_file
+from trainer.errors import UserError
+from trainer.label_sets import indicator_matrix
+from trainer.predict import BaselineClassifier, Classifier
+from trainer.runs import Run
+
+TEST_ROWS = 1500
+
+
+def sets_of(cells: pd.Series) -> list[tuple]:
+    return [tuple(p.strip() for p in str(c).split(",") if p.strip()) for c in cells.fillna("")]
+
+
+@pytest.fixture(scope="module")
+def go(shared):
+    return shared / "go_emotions"
+
+
+@pytest.fixture(scope="module")
+def slices(go, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("go")
+    pd.read_csv(go / "train.csv").sample(n=1000, random_state=0).to_csv(folder / "train.csv", index=False)
+    pd.read_csv(go / "validation.csv").sample(n=400, random_state=0).to_csv(folder / "validation.csv", index=False)
+    return folder
+
+
+def train_cli(slices, out, *extra) -> Run:
+    result = subprocess.run([sys.executable, "-m", "trainer", "train", "--data", str(slices / "train.csv"),
+                             "--validation-file", str(slices / "validation.csv"), "--output", str(out),
+                             "--epochs", "3", *extra], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "micro_f1=" in result.stdout
+    return Run(out)
+
+
+@pytest.fixture(scope="module")
+def full_run(slices, tmp_path_factory):
+    return train_cli(slices, tmp_path_factory.mktemp("runs") / "full")
+
+
+@pytest.fixture(scope="module")
+def lora_run(slices, tmp_path_factory):
+    return train_cli(slices, tmp_path_factory.mktemp("runs") / "lora", "--method", "lora")
+
+
+@pytest.fixture(scope="module")
+def test_split(go):
+    test = pd.read_csv(go / "test.csv").sample(n=TEST_ROWS, random_state=1)
+    return test["text"].astype(str).tolist(), sets_of(test["labels"])
+
+
+def test_go_emotions_detected_as_multi_label_with_no_hints(go):
+    result = subprocess.run([sys.executable, "-m", "trainer", "validate", str(go / "validation.csv")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["task"] == "multi" and len(report["labels"]) == 28  # not 296 label combinations
+    assert report["label_format"]["form"] == "delimited" and report["label_format"]["delimiter"] == ","
+    assert "separated by ','" in report["label_format"]["why"]
+    per_row = report["multi_label"]["labels_per_row"]
+    assert per_row["2+"] > 0.1 * report["split_sizes"]["train"] and 1.1 < per_row["mean"] < 1.3
+    assert report["multi_label"]["top_pairs"][0]["count"] > 10
+    assert report["split_source"].startswith("iteratively stratified")
+    # Every label keeps its share in the validation split.
+    for counts in report["class_counts"].values():
+        if counts["train"] >= 40:
+            assert counts["validation"] == pytest.approx(counts["train"] / 9, rel=0.35)
+
+
+def test_forced_single_label_keeps_combinations(go):
+    report = load_dataset_file(go / "validation.csv", task="single", with_lengths=False).report
+    assert report.task == "single" and len(report.labels) > 100
+
+
+def test_one_column_per_label(go, tmp_path):
+    frame = pd.read_csv(go / "validation.csv").head(600)
+    sets = sets_of(frame["labels"])
+    names = ["joy", "anger", "neutral", "sadness"]
+    out = pd.DataFrame({"id": range(len(frame)), "comment_text": frame["text"]})
+    for name in names:
+        out[name] = [int(name in s) for s in sets]
+    out["anger"] = out["anger"].map({0: "no", 1: "yes"})  # mixed spellings are read alike
+    out.to_csv(tmp_path / "toxic_style.csv", index=False)
+    intake = load_dataset_file(tmp_path / "toxic_style.csv", with_lengths=False)
+    report = intake.report
+    assert report.task == "multi" and report.label_format["form"] == "indicator_columns"
+    assert sorted(report.labels) == sorted(names) and report.text_column == "comment_text"
+    assert "0/1" in report.label_format["why"]
+    none = sum(1 for s in sets if not set(s) & set(names))
+    assert report.multi_label["labels_per_row"]["0"] + sum(
+        len(x) == 0 for x in intake.validation["label"]) == none  # all-zero rows are kept, as "no label"
+    assert any("carry no label" in w for w in report.warnings)
+    bad = out.astype({"joy": object})
+    bad.loc[7, "joy"] = "maybe"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(UserError, match=r"'joy', row 8: 'maybe' is not 0/1"):
+        load_dataset_file(tmp_path / "bad.csv", with_lengths=False, label_columns=names)
+
+
+def test_json_list_column_and_jsonl_lists(go, tmp_path):
+    frame = pd.read_csv(go / "validation.csv").head(400)
+    lists = [list(s) for s in sets_of(frame["labels"])]
+    pd.DataFrame({"text": frame["text"], "tags": [json.dumps(x) for x in lists]}).to_csv(tmp_path / "j.csv", index=False)
+    report = load_dataset_file(tmp_path / "j.csv", with_lengths=False).report
+    assert report.task == "multi" and report.label_format["form"] == "json_list"
+    with open(tmp_path / "j.jsonl", "w") as handle:
+        for text, labels in zip(frame["text"], lists):
+            handle.write(json.dumps({"text": text, "labels": labels}) + "\n")
+    report = load_dataset_file(tmp_path / "j.jsonl", with_lengths=False).report
+    assert report.task == "multi" and report.label_format["form"] == "list"
+    semicolons = pd.DataFrame({"text": frame["text"], "label": [";".join(x) for x in lists]})
+    semicolons.to_csv(tmp_path / "s.csv", index=False)
+    assert load_dataset_file(tmp_path / "s.csv", with_lengths=False).report.label_format["delimiter"] == ";"
+
+
+def test_single_label_names_with_commas_stay_single(tmp_path):
+    cities = ["Washington, D.C.", "Paris, France", "Austin, Texas", "Berlin"]
+    rows = [{"text": f"a note about trip number {i} and the weather there", "label": cities[i % 4]} for i in range(80)]
+    pd.DataFrame(rows).to_csv(tmp_path / "cities.csv", index=False)
+    report = load_dataset_file(tmp_path / "cities.csv", with_lengths=False).report
+    assert report.task == "single" and "Washington, D.C." in report.labels
+
+
+def test_multi_label_runs_beat_the_trivial_predictors(full_run, lora_run, test_split, slices):
+    texts, truth_sets = test_split
+    labels = full_run.labels()
+    truth = indicator_matrix(truth_sets, labels) > 0.5
+    train_sets = sets_of(pd.read_csv(slices / "train.csv")["labels"])
+    top = np.zeros_like(truth)
+    top[:, int(indicator_matrix(train_sets, labels).sum(0).argmax())] = True
+    trivial_macro = f1_score(truth, top, average="macro", zero_division=0)  # all-negative scores 0
+    trivial_micro = f1_score(truth, top, average="micro", zero_division=0)
+    for run in (full_run, lora_run):
+        status = run.status()
+        assert status["state"] == "succeeded" and status["config_resolved"]["task"] == "multi-label"
+        predicted = indicator_matrix([r["labels"] for r in Classifier(str(run.model_dir)).predict(texts)], labels) > 0.5
+        macro = f1_score(truth, predicted, average="macro", zero_division=0)
+        micro = f1_score(truth, predicted, average="micro", zero_division=0)
+        # Measured on this slice: macro 0.27-0.30, micro 0.44-0.47; always-the-top-label: 0.02 / 0.30.
+        assert macro >= 0.18 and macro > 5 * trivial_macro, (run.dir.name, macro)
+        assert micro >= trivial_micro + 0.06, (run.dir.name, micro)
+        assert {"micro_f1", "macro_f1", "samples_f1", "exact_match", "hamming_loss", "macro_ap"} <= set(status["best"])
+
+
+def test_run_files_and_pipeline_round_trip(full_run, test_split):
+    from transformers import pipeline
+
+    evaluation = json.loads(full_run.path("evaluation.json").read_text())
+    labels = full_run.labels()
+    assert evaluation["task"] == "multi" and len(evaluation["per_class"]) == len(labels)
+    assert all(0 < c["threshold"] < 1 for c in evaluation["per_class"])
+    assert set(evaluation["thresholds"]["fallback"]) >= {c["label"] for c in evaluation["per_class"] if c["support"] < 5}
+    with open(full_run.path("eval_predictions.csv")) as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 400 and {"true_labels", "predicted_labels", f"score_{labels[0]}"} <= set(rows[0])
+    evals = [e for e in full_run.metrics() if e["type"] == "eval"]
+    assert evals and all("micro_f1" in e and "macro_f1" in e for e in evals)
+    texts = test_split[0][:40]
+    classifier = pipeline("text-classification", model=str(full_run.model_dir), top_k=None)
+    thresholds = classifier.model.config.label_thresholds
+    assert thresholds == {c["label"]: c["threshold"] for c in evaluation["per_class"]}
+    theirs = [sorted(s["label"] for s in out if s["score"] >= thresholds[s["label"]])
+              for out in classifier(texts, truncation=True)]
+    ours = Classifier(str(full_run.model_dir)).predict(texts)
+    assert theirs == [sorted(r["labels"]) for r in ours]
+    assert any(len(x) >= 2 for x in theirs) or any(len(x) == 1 for x in theirs)
+    # A caller's single threshold replaces the tuned ones: a lower one never gives fewer labels.
+    loose = Classifier(str(full_run.model_dir)).predict(texts, threshold=0.05)
+    assert all(set(a["labels"]) <= set(b["labels"]) for a, b in zip(
+        Classifier(str(full_run.model_dir)).predict(texts, threshold=0.6), loose))
+    base = BaselineClassifier(str(full_run.dir)).predict(texts)
+    assert all(set(r["labels"]) <= set(labels) for r in base)
+
+
+def test_cli_predict_and_card(full_run, tmp_path):
+    pd.DataFrame({"text": ["Thank you so much, this made my day!", "=HYPERLINK(\"x\") why would you do that"]}).to_csv(
+        tmp_path / "in.csv", index=False)
+    result = subprocess.run([sys.executable, "-m", "trainer", "predict", "--model", str(full_run.model_dir),
+                             "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert list(out.columns[:2]) == ["text", "labels"] and len(out.columns) == 2 + len(full_run.labels())
+    assert out["text"][1].startswith("'=")  # formula-escaped
+    assert "gratitude" in out["labels"][0].split("|")
+    dry = subprocess.run([sys.executable, "-m", "trainer", "push", "--run", str(full_run.dir), "--repo", "me/go",
+                          "--dry-run", "--output", str(tmp_path / "card"), "--model", "tuned"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert dry.returncode == 0, dry.stderr
+    card = (tmp_path / "card" / "README.md").read_text()
+    assert "multi-label classification" in card and "label_thresholds" in card and "Micro F1" in card
+    assert "| label | precision | recall | F1 | support | threshold |" in card and "Confusion matrix" not in card
+    refused = subprocess.run([sys.executable, "-m", "trainer", "push", "--run", str(full_run.dir), "--repo", "me/go",
+                              "--dry-run", "--output", str(tmp_path / "b"), "--model", "baseline"],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode == 2 and "multi-label run is not supported yet" in refused.stderr
+
+
+def test_label_errors_say_multi_label_is_not_supported(go, tmp_path):
+    from trainer.label_errors import label_errors_in_file
+
+    pd.read_csv(go / "validation.csv").head(300).to_csv(tmp_path / "g.csv", index=False)
+    with pytest.raises(UserError, match="single-label data for now"):
+        label_errors_in_file(str(tmp_path / "g.csv"))
