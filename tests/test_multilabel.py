@@ -151,9 +151,11 @@ def test_multi_label_runs_beat_the_trivial_predictors(full_run, lora_run, test_s
         predicted = indicator_matrix([r["labels"] for r in Classifier(str(run.model_dir)).predict(texts)], labels) > 0.5
         macro = f1_score(truth, predicted, average="macro", zero_division=0)
         micro = f1_score(truth, predicted, average="micro", zero_division=0)
-        # Measured on this slice: macro 0.27-0.30, micro 0.44-0.47; always-the-top-label: 0.02 / 0.30.
-        assert macro >= 0.18 and macro > 5 * trivial_macro, (run.dir.name, macro)
-        assert micro >= trivial_micro + 0.06, (run.dir.name, micro)
+        # Measured on this slice (macro / micro): full 0.306 / 0.350, LoRA 0.275 / 0.342; always-the-top-label
+        # ("neutral", a third of all labels) 0.018 / 0.319. Per-label thresholds maximise each label's F1 (macro),
+        # so micro-F1 moves less on 1,000 training rows; the full train split gives 0.525 / 0.594 (BENCHMARKS.md).
+        assert macro >= 0.2 and macro > 5 * trivial_macro, (run.dir.name, macro)
+        assert micro >= trivial_micro + 0.01, (run.dir.name, micro)
         assert {"micro_f1", "macro_f1", "samples_f1", "exact_match", "hamming_loss", "macro_ap"} <= set(status["best"])
 
 
