@@ -30,6 +30,7 @@ from .models import display_name, model_max_length, resolve_model
 from .runs import Run, RunStore, this_process, write_json_atomic
 from .schedule import Schedule, plan
 from .tasks import task_of
+from .tasks.single_label import SingleLabel
 from .warm_start import head_layer, warm_start
 
 
@@ -162,7 +163,8 @@ def _latest_checkpoint(run: Run) -> Path | None:
     return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
-def _make_callback(reporter: Reporter, batch: int, started: float, eval_keys: tuple[str, ...]):
+def _make_callback(reporter: Reporter, batch: int, started: float,
+                   eval_keys: tuple[str, ...] = SingleLabel.eval_keys):
     from transformers import TrainerCallback
 
     class RunCallback(TrainerCallback):
