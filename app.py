@@ -24,13 +24,14 @@ def main() -> None:
 
     from transformers.utils import logging as hf_logging
 
+    from space.style import CSS
     from space.ui import build_app
 
     hf_logging.disable_progress_bar()
 
     app = build_app()
     app.queue(default_concurrency_limit=8)
-    app.launch(server_name=args.host, server_port=args.port, mcp_server=args.mcp or None, show_error=False,
+    app.launch(server_name=args.host, server_port=args.port, mcp_server=args.mcp or None, show_error=False, css=CSS,
                max_file_size=os.environ.get("CLASSITUNE_MAX_UPLOAD_MB", "200") + "mb")
 
 

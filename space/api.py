@@ -111,6 +111,13 @@ def cancel_run(run_id: str, profile: gr.OAuthProfile | None = None, oauth_token:
 
 
 @user_errors
+def stop_run(run_id: str, profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
+             request: gr.Request = None) -> dict:
+    """Stop a running run early and keep it: its best model so far is evaluated and saved like a finished run's."""
+    return service().stop(run_id, owner_key(None, profile, request, oauth_token))
+
+
+@user_errors
 def list_runs(profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
               request: gr.Request = None) -> list:
     """Your runs, newest first: id, state, dataset, model, method, best accuracy and macro-F1."""
@@ -229,6 +236,7 @@ def build() -> None:
         (start_training, [file, text_column, label_column, settings], new_run),
         (run_status, [run_id], status),
         (cancel_run, [run_id], status),
+        (stop_run, [run_id], status),
         (list_runs, [], runs),
         (predict, [texts, model, top_k, compare, threshold], predictions),
         (choose_model, [run_id, which], status),

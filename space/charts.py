@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import plotly.graph_objects as go
 
 from .plain import plotly_text
@@ -32,41 +34,57 @@ def length_histogram(report: dict) -> go.Figure:
     return fig
 
 
-def _series(events: list[dict], kind: str, key: str) -> tuple[list, list]:
+@dataclass
+class RunCurves:
+    """One run in the overlaid charts: a name a person recognises and the same colour in every chart."""
+    name: str
+    colour: str
+    events: list[dict]
+
+
+PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563",
+           "#65a30d"]
+# The legend sits below the axis title (not over it); the y axis fits the values (no fixed 0-1).
+CURVE_LAYOUT = dict(template="plotly_white", height=400, margin=dict(l=50, r=20, t=50, b=40),
+                    legend=dict(orientation="h", x=0, y=-0.22, xanchor="left", yanchor="top"),
+                    hovermode="x unified")
+
+
+def _series(events: list[dict], kind: str, key: str) -> tuple[list, list, list]:
     rows = [e for e in events if e.get("type") == kind and e.get(key) is not None]
-    return [e["step"] for e in rows], [e[key] for e in rows]
+    return [e["step"] for e in rows], [e[key] for e in rows], [f"epoch {e.get('epoch', 0):.2f}" for e in rows]
 
 
-def loss_chart(runs: dict[str, list[dict]]) -> go.Figure:
-    fig = go.Figure()
-    for name, events in runs.items():
-        fig.add_trace(go.Scatter(x=_series(events, "train", "loss")[0], y=_series(events, "train", "loss")[1],
-                                 mode="lines", name=f"{name} train"))
-        fig.add_trace(go.Scatter(x=_series(events, "eval", "eval_loss")[0], y=_series(events, "eval", "eval_loss")[1],
-                                 mode="lines+markers", name=f"{name} validation"))
-    fig.update_layout(title="Loss", xaxis_title="step", **LAYOUT)
+def _line(run: RunCurves, kind: str, key: str, label: str, dash: str = "solid", markers: bool = False):
+    x, y, epochs = _series(run.events, kind, key)
+    return go.Scatter(x=x, y=y, text=epochs, name=f"{plotly_text(run.name)} · {label}", legendgroup=run.name,
+                      mode="lines+markers" if markers else "lines", line=dict(color=run.colour, dash=dash),
+                      marker=dict(size=7, symbol="circle" if dash == "solid" else "diamond"),
+                      hovertemplate=f"{label} %{{y:.4g}} (%{{text}})<extra></extra>")
+
+
+def _curves(title: str, traces: list, **layout) -> go.Figure:
+    fig = go.Figure([t for t in traces if len(t.x)])
+    fig.update_layout(title=title, xaxis_title="training step", **{**CURVE_LAYOUT, **layout})
     return fig
 
 
-def quality_chart(runs: dict[str, list[dict]]) -> go.Figure:
-    fig = go.Figure()
-    for name, events in runs.items():
-        for key, label in (("accuracy", "accuracy"), ("micro_f1", "micro-F1"), ("macro_f1", "macro-F1")):
-            x, y = _series(events, "eval", key)
-            if y:  # single-label runs log accuracy, multi-label runs micro-F1
-                fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"{name} {label}"))
-    fig.update_layout(title="Validation accuracy (multi-label: micro-F1) and macro-F1", xaxis_title="step",
-                      yaxis_range=[0, 1], **LAYOUT)
-    return fig
+def loss_chart(runs: list[RunCurves]) -> go.Figure:
+    return _curves("Loss", [t for r in runs for t in (_line(r, "train", "loss", "train loss"),
+                                                       _line(r, "eval", "eval_loss", "validation loss", "dot", True))])
 
 
-def lr_chart(runs: dict[str, list[dict]]) -> go.Figure:
-    fig = go.Figure()
-    for name, events in runs.items():
-        x, y = _series(events, "train", "learning_rate")
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name))
-    fig.update_layout(title="Learning rate", xaxis_title="step", **LAYOUT)
-    return fig
+def quality_chart(runs: list[RunCurves]) -> go.Figure:
+    """Accuracy (multi-label: micro-F1) solid, macro-F1 dashed, a marker per evaluation; the axis fits the values,
+    so 0.88 -> 0.93 reads as the gain it is."""
+    traces = [_line(r, "eval", key, label, dash, True) for r in runs
+              for key, label, dash in (("accuracy", "accuracy", "solid"), ("micro_f1", "micro-F1", "solid"),
+                                       ("macro_f1", "macro-F1", "dash"))]
+    return _curves("Validation accuracy (multi-label: micro-F1) and macro-F1", traces)
+
+
+def lr_chart(runs: list[RunCurves]) -> go.Figure:
+    return _curves("Learning rate", [_line(r, "train", "learning_rate", "learning rate") for r in runs])
 
 
 def confusion_chart(evaluation: dict, normalise: bool) -> go.Figure:

@@ -15,6 +15,8 @@ import gradio as gr
 from trainer.errors import UserError
 from trainer.service import Service
 
+from .plain import markdown_text
+
 log = logging.getLogger("classitune")
 _service: Service | None = None
 
@@ -108,6 +110,30 @@ def new_browser_id(current: str | None) -> str:
     return current or secrets.token_urlsafe(18)
 
 
+def error_box(elem_id: str) -> gr.Markdown:
+    """Where an action's error stays, next to its button, until the user acts again (a toast fades in seconds)."""
+    return gr.Markdown(visible=False, elem_id=elem_id, elem_classes=["action-error"])
+
+
+def shown_errors(outputs: int, on_error=None):
+    """For a UI handler whose last output is its ``error_box``: an error is written there and the other outputs
+    are left as they were (or set to ``on_error()``); a success empties the box. (API endpoints keep
+    ``user_errors``: scripts get the error.)"""
+    def decorate(fn):
+        safe = user_errors(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                result = safe(*args, **kwargs)
+            except gr.Error as exc:
+                kept = on_error() if on_error else [gr.skip()] * outputs
+                return (*kept, gr.update(value=f"⚠️ {markdown_text(exc.message)}", visible=True))
+            return (*(result if outputs > 1 else (result,)), gr.update(value="", visible=False))
+        return wrapper
+    return decorate
+
+
 def user_errors(fn):
     """Show a ``UserError`` as its message and anything else as a short apology, never as a traceback."""
     @functools.wraps(fn)
@@ -115,11 +141,11 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(str(exc), duration=None, print_exception=False) from None
         except gr.Error:
             raise
         except Exception as exc:
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(f"Something went wrong on our side ({type(exc).__name__}). Your data is unchanged; "
-                           f"please try again.", print_exception=False) from None
+                           f"please try again.", duration=None, print_exception=False) from None
     return wrapper

@@ -15,7 +15,7 @@ from trainer.label_sets import LabelOptions
 from trainer.service import intake_limits
 
 from . import charts, label_errors_panel, scratch
-from .common import INTAKE_EVENTS, service, user_errors
+from .common import INTAKE_EVENTS, error_box, service, shown_errors
 from .plain import markdown_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.csv"
@@ -30,6 +30,7 @@ class DataTab:
     task: gr.Dropdown
     label_delimiter: gr.Textbox
     label_columns: gr.Dropdown
+    report: gr.JSON  # the validated file's report: the Train tab says what it is about to train
 
 
 TASK_CHOICES = [("Detect from the data", "auto"), ("One label per text", "single"),
@@ -44,7 +45,8 @@ def report_markdown(report: dict) -> str:
     info = report["file"]
     sizes = report["split_sizes"]
     lines = [
-        f"### ✅ Ready to train: {len(report['labels'])} classes, {report['rows_used']:,} usable rows",
+        f"### ✅ Ready to train: {len(report['labels'])} {'labels' if report.get('task') == 'multi' else 'classes'}, "
+        f"{report['rows_used']:,} usable rows",
         f"- **File**: {e(info['name'])} ({e(info['format'])}"
         + (f", {e(str(info['encoding']))}" if info.get("encoding") else "")
         + (f", delimiter {e(repr(info['delimiter']))}" if info.get("delimiter") else "") + ")",
@@ -85,31 +87,46 @@ def _options(task: str | None, delimiter: str | None, columns: list[str] | None)
                                        "label_columns": columns or None})
 
 
-@user_errors
-def inspect_file(path: str | None):
-    """On upload: preview the rows and prefill the column pickers from detection."""
+NO_FILE = "Upload a dataset first (CSV, TSV, JSON Lines or Parquet), or use the example dataset."
+
+
+def _cleared() -> tuple:
+    """Every output of a file, emptied: nothing of the previous file stays on screen."""
+    none = gr.update(choices=[], value=None)
+    return (None, none, none, None, gr.update(choices=[], value=[]), "", None, None, None)
+
+
+@shown_errors(9, on_error=lambda: _cleared())
+def on_file(path: str | None, task: str | None, delimiter: str | None):
+    """Whenever the file changes (upload, example, Hub, corrected file, cleared): preview it, prefill the column
+    pickers from detection and validate it, in one step, so no report of the previous file shows under its preview
+    (and a file that cannot be read leaves nothing of the previous one to train on by mistake)."""
     if not path:
-        return None, gr.update(choices=[], value=None), gr.update(choices=[], value=None), None, gr.update(
-            choices=[], value=[])
+        return _cleared()
     frame, _, _ = read_table(path)
     text, label, _ = detect_columns(frame)
     columns = list(frame.columns)
+    report = _report(path, text, label, task, delimiter, None)
     return (frame.head(20).astype(str), gr.update(choices=columns, value=text), gr.update(choices=columns, value=label),
-            path, gr.update(choices=columns, value=[]))
+            path, gr.update(choices=columns, value=[]), *report)
 
 
-@user_errors
-def validate(path: str | None, text_column: str | None, label_column: str | None, task: str | None = "auto",
-             delimiter: str | None = None, label_columns: list[str] | None = None, model: str | None = None):
-    if not path:
-        raise UserError("Upload a dataset first (CSV, TSV, JSON Lines or Parquet), or use the example dataset.")
+def _report(path, text_column, label_column, task, delimiter, label_columns, model=None) -> tuple:
     labels = _options(task, delimiter, label_columns)
     report = service().validate(path, text_column, label_column if not label_columns else None, model=model,
                                 labels=labels).report.to_dict()
     return report_markdown(report), report, charts.class_distribution(report), charts.length_histogram(report)
 
 
-@user_errors
+@shown_errors(4)
+def validate(path: str | None, text_column: str | None, label_column: str | None, task: str | None = "auto",
+             delimiter: str | None = None, label_columns: list[str] | None = None, model: str | None = None):
+    if not path:
+        raise UserError(NO_FILE)
+    return _report(path, text_column, label_column, task, delimiter, label_columns, model)
+
+
+@shown_errors(1)
 def load_hub_dataset(dataset_id: str, split: str):
     folder = scratch.new_folder("hub")
     try:
@@ -131,8 +148,11 @@ def build() -> DataTab:
                 hub_split = gr.Textbox(label="Split", value="train")
                 hub_button = gr.Button("Load from the Hub")
         with gr.Column(scale=1):
-            text_column = gr.Dropdown(label="Text column", choices=[], interactive=True, elem_id="text-column")
-            label_column = gr.Dropdown(label="Label column", choices=[], interactive=True, elem_id="label-column")
+            # Custom values allowed: a stale pick (a file just cleared) reaches the checks, which explain it.
+            text_column = gr.Dropdown(label="Text column", choices=[], interactive=True, elem_id="text-column",
+                                      allow_custom_value=True)
+            label_column = gr.Dropdown(label="Label column", choices=[], interactive=True, elem_id="label-column",
+                                       allow_custom_value=True)
             with gr.Accordion("Labels: one per text, or several", open=False):
                 task = gr.Dropdown(TASK_CHOICES, value="auto", label="Task", elem_id="task", interactive=True)
                 label_delimiter = gr.Textbox(label="Separator between labels in a cell (empty: detect , ; |)",
@@ -140,6 +160,7 @@ def build() -> DataTab:
                 label_columns = gr.Dropdown([], value=[], multiselect=True, elem_id="label-columns",
                                             label="Or: one 0/1 column per label (pick them)")
             check = gr.Button("Validate", variant="primary", elem_id="validate")
+    error = error_box("data-error")
     summary = gr.Markdown(elem_id="report-summary")
     preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False, wrap=True, max_height=300)
     with gr.Row():
@@ -148,20 +169,16 @@ def build() -> DataTab:
     with gr.Accordion("Full validation report (JSON)", open=False):
         report = gr.JSON(label="Report")
 
-    outputs = [summary, report, distribution, lengths]
+    outputs = [summary, report, distribution, lengths, error]
     private = dict(api_visibility="private", **INTAKE_EVENTS)
-    inspected = [preview, text_column, label_column, path, label_columns]
+    # One handler for every way a file arrives or leaves: the upload box is the single source of the dataset.
+    upload.change(on_file, [upload, task, label_delimiter],
+                  [preview, text_column, label_column, path, label_columns, *outputs], **private)
+    example.click(lambda: str(EXAMPLE), None, upload, **private)
+    hub_button.click(load_hub_dataset, [hub_id, hub_split], [upload, error], **private)
+    label_errors_panel.build(path, text_column, label_column, upload)
     checked = [path, text_column, label_column, task, label_delimiter, label_columns]
-    upload.upload(inspect_file, upload, inspected, **private).success(validate, checked, outputs, **private)
-
-    def after_new_file(event):
-        """A file put into the upload box by the app (example, Hub, corrected file): inspect and validate it."""
-        event.success(inspect_file, upload, inspected, **private).success(validate, checked, outputs, **private)
-
-    after_new_file(example.click(lambda: str(EXAMPLE), None, upload, **private))
-    after_new_file(hub_button.click(load_hub_dataset, [hub_id, hub_split], upload, **private))
-    label_errors_panel.build(path, text_column, label_column, upload, after_new_file)
     check.click(validate, checked, outputs, **private)
     task.input(validate, checked, outputs, **private)
     return DataTab(path=path, text_column=text_column, label_column=label_column, task=task,
-                   label_delimiter=label_delimiter, label_columns=label_columns)
+                   label_delimiter=label_delimiter, label_columns=label_columns, report=report)

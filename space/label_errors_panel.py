@@ -18,7 +18,7 @@ from trainer.label_errors import corrected_file
 from trainer.spreadsheet import safe_rows
 
 from . import scratch
-from .common import INTAKE_EVENTS, service, user_errors
+from .common import INTAKE_EVENTS, error_box, service, shown_errors
 from .plain import markdown_text
 
 COLUMNS = ["row", "text", "given_label", "suggested_label", "score"]
@@ -35,7 +35,7 @@ def _write(frame: pd.DataFrame, folder: Path, name: str, *, report: bool) -> str
     return str(path)
 
 
-@user_errors
+@shown_errors(4)
 def find(path: str | None, text_column: str | None, label_column: str | None):
     """Rank the rows; return the note, the flagged rows and three downloads."""
     if not path:
@@ -54,20 +54,20 @@ def find(path: str | None, text_column: str | None, label_column: str | None):
     return note, flagged, files, files[2]
 
 
-@user_errors
+@shown_errors(1)
 def cleaned_file(file: str | None) -> str:
     if not file:
         raise UserError("Find likely label errors first: the file without the flagged rows is made then.")
     return file
 
 
-def build(path: gr.State, text_column: gr.Dropdown, label_column: gr.Dropdown, upload: gr.File,
-          after_new_file) -> None:
-    """``after_new_file(event)``: chain the upload tab's inspect and validate steps after ``event``."""
+def build(path: gr.State, text_column: gr.Dropdown, label_column: gr.Dropdown, upload: gr.File) -> None:
+    """Writing the cleaned file into ``upload`` makes the Data tab preview and validate it like any upload."""
     with gr.Accordion("Likely label errors", open=False, elem_id="label-errors-panel"):
         gr.Markdown("Rows whose given label the rest of the data contradicts, most suspicious first: each row is "
                     "predicted by a model that never saw it. A ranking to review, not a verdict.")
         button = gr.Button("Find likely label errors", elem_id="find-label-errors")
+        error = error_box("label-errors-error")
         note = gr.Markdown(elem_id="label-errors-note")
         table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, max_height=400, elem_id="label-errors")
         downloads = gr.File(label="Downloads: the flagged rows; your file with a suggested_label column; your file "
@@ -75,6 +75,9 @@ def build(path: gr.State, text_column: gr.Dropdown, label_column: gr.Dropdown, u
         cleaned = gr.State(None)
         use_cleaned = gr.Button("Use the file without the flagged rows", elem_id="use-cleaned")
     private = dict(api_visibility="private")
-    button.click(find, [path, text_column, label_column], [note, table, downloads, cleaned], **private,
+    button.click(find, [path, text_column, label_column], [note, table, downloads, cleaned, error], **private,
                  **INTAKE_EVENTS)
-    after_new_file(use_cleaned.click(cleaned_file, cleaned, upload, **private))
+    use_cleaned.click(cleaned_file, cleaned, [upload, error], **private)
+    # Another file: the ranking of the previous one must not stay on screen as if it were this one's.
+    path.change(lambda: ("", None, None, None, gr.update(value="", visible=False)), None,
+                [note, table, downloads, cleaned, error], **private)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import gradio as gr
 import pandas as pd
@@ -15,19 +16,45 @@ from .common import owner_key, service, user_errors
 from .train_tab import TrainTab, run_choices
 
 
-def _events(run_ids: list[str], owner: str) -> dict[str, list[dict]]:
-    out = {}
+def run_name(row: dict) -> str:
+    """"dataset · model · method · time": what a person recognises a run by (the id's tail tells twins apart)."""
+    when = time.strftime("%m-%d %H:%M", time.localtime(row.get("created") or 0))
+    model = (row.get("model") or "default").split("/")[-1]
+    model = "MiniLM (default)" if model == "default" else model
+    return f"{row.get('dataset')} · {model} · {row.get('method')} · {when} · {row['id'][-4:]}"
+
+
+def _runs(run_ids: list[str], owner: str) -> list[charts.RunCurves]:
+    """The selected runs, each coloured by its place among all the user's runs: the same colour in every chart."""
+    rows = list(reversed(service().list(owner)))  # oldest first: a new run never changes the others' colours
+    order = {row["id"]: i for i, row in enumerate(rows)}
+    by_id = {row["id"]: row for row in rows}
+    out = []
     for run_id in run_ids or []:
+        if run_id not in by_id:
+            continue
         try:
-            out[run_id[-6:]] = service().run(run_id, owner).metrics()
+            events = service().run(run_id, owner).metrics()
         except UserError:
             continue
+        out.append(charts.RunCurves(run_name(by_id[run_id]), charts.PALETTE[order[run_id] % len(charts.PALETTE)],
+                                    events))
     return out
 
 
 def curves(run_ids: list[str], owner: str):
-    runs = _events(run_ids, owner)
+    runs = _runs(run_ids, owner)
     return charts.loss_chart(runs), charts.quality_chart(runs), charts.lr_chart(runs)
+
+
+READABLE = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "samples-F1", "exact_match": "exact match",
+            "hamming_loss": "Hamming loss", "macro_ap": "macro AP", "true_label": "true label",
+            "predicted_label": "predicted label"}
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names a person reads, numbers with 3 decimals (the same in every column)."""
+    return frame.rename(columns=READABLE).round(3)
 
 
 def details(run_id: str | None, normalise: bool, owner: str):
@@ -55,10 +82,12 @@ def details(run_id: str | None, normalise: bool, owner: str):
     note = (status.get("recommended") or {}).get("message", "")
     choice = gr.update(value=chosen_model(status), interactive=run.path("baseline/evaluation.json").exists())
     if "confusion" not in evaluation:  # multi-label
-        return (charts.per_label_chart(evaluation), per_class, label_set_errors(predictions), comparison, choice, note)
+        return (charts.per_label_chart(evaluation), readable(per_class), label_set_errors(predictions),
+                readable(comparison), choice, note)
     wrong = predictions[predictions["true_label"] != predictions["predicted_label"]]
     wrong = wrong.sort_values("confidence", ascending=False).head(200)
-    return charts.confusion_chart(evaluation, normalise), per_class, wrong, comparison, choice, note
+    return (charts.confusion_chart(evaluation, normalise), readable(per_class), readable(wrong), readable(comparison),
+            choice, note)
 
 
 def label_set_errors(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -87,7 +116,7 @@ def choose(run_id: str | None, which: str, owner: str) -> str:
 def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     with gr.Row():
         selected = gr.Dropdown([], multiselect=True, label="Runs to plot (overlay several to compare)",
-                               elem_id="metric-runs", scale=4)
+                               elem_id="metric-runs", scale=4, min_width=320)
         refresh = gr.Button("Refresh", scale=1)
     with gr.Row():
         loss = gr.Plot(label="Loss", elem_id="loss-chart")
@@ -95,7 +124,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     lr = gr.Plot(label="Learning rate")
     gr.Markdown("### One run in detail")
     with gr.Row():
-        detail_run = gr.Dropdown([], label="Run", elem_id="detail-run", scale=4)
+        detail_run = gr.Dropdown([], label="Run", elem_id="detail-run", scale=4, min_width=320)
         normalise = gr.Checkbox(label="Normalise rows", value=False, scale=1)
     comparison = gr.Dataframe(label="Quick baseline vs fine-tuned (validation)", interactive=False,
                               elem_id="baseline-comparison")
@@ -138,8 +167,18 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
         return *details(run_id, normalise_rows, owner), key
 
+    def show_new_run(run_id, browser, current_selected, profile: gr.OAuthProfile | None = None,
+                     request: gr.Request = None):
+        """The run just started (or picked in the Train tab) is plotted and detailed without asking."""
+        choices = run_choices(owner_key(browser, profile, request))
+        ids = [c[1] for c in choices]
+        if run_id not in ids:
+            return gr.skip(), gr.skip()
+        kept = [r for r in (current_selected or []) if r in ids and r != run_id][:3]
+        return gr.update(choices=choices, value=[run_id, *kept]), gr.update(choices=choices, value=run_id)
+
     private = dict(api_visibility="private")
-    train.run_id.change(populate, [browser_id, selected, detail_run], [selected, detail_run], **private)
+    train.run_id.change(show_new_run, [train.run_id, browser_id, selected], [selected, detail_run], **private)
     for trigger in (refresh.click, page.select):  # redraw everything when the tab is opened or refreshed
         trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private).then(
             draw_curves, [selected, browser_id], [loss, quality, lr], **private).then(
@@ -151,7 +190,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     def curves_if_changed(run_ids, last, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         """On the timer: redraw only when a selected run logged something new."""
         owner = owner_key(browser, profile, request)
-        key = tuple((r, len(events)) for r, events in _events(run_ids, owner).items())
+        key = tuple((r.name, len(r.events)) for r in _runs(run_ids, owner))
         if key == last:
             return gr.skip(), gr.skip(), gr.skip(), last
         return *curves(run_ids, owner), key

@@ -15,7 +15,9 @@ from trainer.service import BASE_MODEL, HUB_MODEL, RUN_MODEL, model_reference
 from trainer.spreadsheet import safe_cell
 
 from . import scratch
-from .common import owner_key, service, user_errors
+from .common import error_box, owner_key, service, shown_errors, user_errors
+from .plain import markdown_text
+from .predict_view import NO_LABEL, agree, results_html
 from .train_tab import TrainTab, run_choices
 
 
@@ -35,27 +37,18 @@ def texts_from(pasted: str, upload: str | None, column: str | None) -> list[str]
     return texts
 
 
-NO_LABEL = "(none)"
-
-
-def _shown(result: dict) -> str:
-    """A prediction's label, or a multi-label prediction's label set ("(none)" when no label reaches its threshold)."""
-    return result["label"] or NO_LABEL
-
-
 def compare_table(texts: list[str], tuned: list[dict], base: list[dict] | None) -> pd.DataFrame:
-    """One row per text; multi-label predictions show their label set ("tuned labels") and the download gets one
-    score column per label."""
+    """The download: one row per text, the labels (multi-label: label sets) of both models and their agreement."""
     multi = bool(tuned) and "labels" in tuned[0]
     name = "labels" if multi else "label"
     rows = []
     for i, text in enumerate(texts):
-        row = {"text": text, f"tuned {name}": _shown(tuned[i]), "tuned confidence": round(tuned[i]["confidence"], 4),
-               "tuned top-k": ", ".join(f"{t['label']} {t['score']:.2f}" for t in tuned[i]["top_k"])}
+        row = {"text": text, f"tuned {name}": tuned[i]["label"] or NO_LABEL,
+               "tuned confidence": round(tuned[i]["confidence"], 4),
+               "tuned top-k": ", ".join(f"{t['label']} {t['score']:.4f}" for t in tuned[i]["top_k"])}
         if base is not None:
-            agree = (set(base[i]["labels"]) == set(tuned[i]["labels"]) if multi else base[i]["label"] == tuned[i]["label"])
-            row.update({f"base {name}": _shown(base[i]), "base confidence": round(base[i]["confidence"], 4),
-                        "agree": "yes" if agree else "NO"})
+            row.update({f"base {name}": base[i]["label"] or NO_LABEL, "base confidence": round(base[i]["confidence"], 4),
+                        "agree": "yes" if agree(tuned[i], base[i]) else "no"})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -78,39 +71,69 @@ def write_download(table: pd.DataFrame) -> str:
     return str(path)
 
 
-def _highlight(table: pd.DataFrame):
-    if "agree" not in table.columns:
-        return table
-    return table.style.apply(lambda row: ["background-color: #fde2e1" if row["agree"] == "NO" else ""] * len(row),
-                             axis=1)
+TYPED, FILE = "typed", "file"
 
 
-@user_errors
+@shown_errors(3)
 def classify(model: str, compare: bool, pasted: str, upload: str | None, column: str | None, top_k: int,
-             threshold: float | None, browser: str | None, profile: gr.OAuthProfile | None = None,
+             threshold: str | None, source: str | None, browser: str | None, profile: gr.OAuthProfile | None = None,
              request: gr.Request = None):
+    """Classify the input the user touched last (typed text or the file) and say which one it was."""
     owner = owner_key(browser, profile, request)
-    texts = texts_from(pasted, upload, column)
+    use_file = bool(upload) and (source == FILE or not (pasted or "").strip())
+    texts = texts_from("" if use_file else pasted, upload if use_file else None, column)
     if not model:
         raise UserError("Choose a tuned model (one of your finished runs) or type a Hub classifier id.")
     kind, name = model_reference(model)
     is_run = kind != HUB_MODEL
     # The left column is the fine-tuned model (a typed "base:<run>" shows the baseline there instead).
-    threshold = float(threshold) if threshold else None  # empty or 0: the tuned thresholds
+    threshold = _threshold(threshold)
     tuned = service().predict(f"{TUNED}:{name}" if kind == RUN_MODEL else model, texts, owner, top_k=int(top_k),
                               threshold=threshold)
     base = None
     if compare and is_run:
         base = service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=int(top_k), threshold=threshold)
     table = compare_table(texts, tuned, base)
-    disagreements = int((table["agree"] == "NO").sum()) if base is not None else None
-    note = f"{len(texts)} texts classified." + (f" Tuned and base models disagree on {disagreements}."
-                                               if disagreements is not None else "")
+    disagreements = int((table["agree"] == "no").sum()) if base is not None else None
+    origin = (f"the file's column {markdown_text(column)}" + (" (the typed text was not used)" if pasted.strip() else "")
+              if use_file else "the typed lines" + (" (the uploaded file was not used)" if upload else ""))
+    note = f"{len(texts):,} {'text' if len(texts) == 1 else 'texts'} classified, from {origin}." + (
+        f" Tuned and base models disagree on **{disagreements}**." if disagreements is not None else "")
     if is_run and chosen_model(service().run(name, owner).status()) == BASELINE:
         note += (" **This run uses its base model** (the quick baseline scored higher on validation): the API and "
                  "Publish use it; switch in the Metrics tab.")
     download = write_download(pd.concat([table, score_columns(tuned)], axis=1))
-    return _highlight(table), download, note
+    return results_html(texts, tuned, base), download, note
+
+
+def _threshold(typed: str | None) -> float | None:
+    """A typed threshold for every label of a multi-label model; empty: the thresholds tuned per label."""
+    text = (typed or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise UserError(f"Threshold {text[:20]!r}: type a number between 0 and 1 (like 0.4), or leave it empty for "
+                        f"the thresholds tuned on validation.")
+    return value
+
+
+def controls_for(model: str | None, browser: str | None, profile: gr.OAuthProfile | None = None,
+                 request: gr.Request = None):
+    """Top-k up to the run's number of labels (a 2-class model has no third label); a threshold box for multi-label
+    runs only."""
+    kind, name = model_reference(model or "")
+    if kind == HUB_MODEL:
+        return gr.update(maximum=10), gr.update(visible=False)
+    try:
+        run = service().run(name, owner_key(browser, profile, request))
+        count, multi = len(run.labels()), run.config().get("task") == "multi"
+    except (UserError, OSError, ValueError):
+        return gr.skip(), gr.skip()
+    return gr.update(maximum=max(1, count), value=min(3, count)), gr.update(visible=multi)
 
 
 @user_errors
@@ -125,22 +148,24 @@ def file_columns(upload: str | None):
 def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     with gr.Row():
         model = gr.Dropdown([], label="Tuned model (your finished runs, or type a Hub classifier id)",
-                            allow_custom_value=True, elem_id="predict-model", scale=3)
+                            allow_custom_value=True, elem_id="predict-model", scale=3, min_width=320)
         compare = gr.Checkbox(value=True, label="Compare with the base model", scale=1)
         top_k = gr.Slider(1, 10, value=3, step=1, label="Top-k", scale=1)
-        threshold = gr.Number(value=None, minimum=0, maximum=0.99, step=0.05, scale=1, elem_id="predict-threshold",
-                              label="Threshold (multi-label models; empty: the tuned per-label ones)")
+        threshold = gr.Textbox(label="Threshold for every label", placeholder="the tuned per-label ones", scale=1,
+                               visible=False, elem_id="predict-threshold")  # shown for multi-label runs only
     with gr.Row():
         pasted = gr.Textbox(label="Texts, one per line", lines=6, elem_id="predict-texts")
         with gr.Column():
-            upload = gr.File(label="…or a file (CSV, TSV, JSONL, Parquet)", file_types=[".csv", ".tsv", ".jsonl", ".parquet"])
+            upload = gr.File(label="…or a file (CSV, TSV, JSONL, Parquet)", file_types=[".csv", ".tsv", ".jsonl", ".parquet"],
+                             elem_id="predict-upload")
             column = gr.Dropdown([], label="Text column of the file")
     gr.Markdown(f"Up to {MAX_TEXTS_PER_REQUEST:,} texts per request. The base model is the quick baseline of the "
                 f"run (frozen base encoder + logistic regression), since the base encoder has no classifier head.")
     go = gr.Button("Classify", variant="primary", elem_id="classify")
+    error = error_box("predict-error")
     note = gr.Markdown(elem_id="predict-note")
-    results = gr.Dataframe(label="Predictions (rows where the models disagree are highlighted)", interactive=False,
-                           wrap=True, elem_id="predictions", max_height=500)
+    results = gr.HTML(label="Predictions (rows where the models disagree are highlighted)", elem_id="predictions")
+    source = gr.State(TYPED)
     download = gr.File(label="Download predictions (CSV)", elem_id="predictions-download")
 
     def populate(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
@@ -153,5 +178,8 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     for trigger in (train.run_id.change, page.select):
         trigger(populate, [browser_id, model], model, **private)
     upload.change(file_columns, upload, column, **private)
-    go.click(classify, [model, compare, pasted, upload, column, top_k, threshold, browser_id], [results, download, note],
-             **private)
+    upload.upload(lambda: FILE, None, source, **private)
+    pasted.change(lambda: TYPED, None, source, **private)
+    model.change(controls_for, [model, browser_id], [top_k, threshold], **private)
+    go.click(classify, [model, compare, pasted, upload, column, top_k, threshold, source, browser_id],
+             [results, download, note, error], **private)

@@ -13,13 +13,13 @@ import os
 import gradio as gr
 
 from trainer.errors import UserError
-from trainer.publish import LICENSES, PublishOptions, create_demo_space, default_repo_id, push, whoami
+from trainer.publish import LICENSES, PublishOptions, create_demo_space, default_repo_id, model_card, push, whoami
 
-from .common import owner_key, publish_token, service, user_errors
+from .common import error_box, owner_key, publish_token, service, shown_errors
 from .train_tab import TrainTab, run_choices
 
 
-@user_errors
+@shown_errors(1)
 def suggest_repo(run_id: str | None, typed: str | None, browser: str | None, profile: gr.OAuthProfile | None = None,
                  oauth: gr.OAuthToken | None = None, request: gr.Request = None):
     if not run_id:
@@ -29,7 +29,7 @@ def suggest_repo(run_id: str | None, typed: str | None, browser: str | None, pro
     return default_repo_id(whoami(token) if token else "your-name", run)
 
 
-@user_errors
+@shown_errors(1)
 def publish(run_id: str | None, repo_id: str, typed: str | None, private: bool, adapter_only: bool, license: str,
             widget_examples: bool, which: str, browser: str | None, profile: gr.OAuthProfile | None = None,
             oauth: gr.OAuthToken | None = None, request: gr.Request = None):
@@ -43,22 +43,35 @@ def publish(run_id: str | None, repo_id: str, typed: str | None, private: bool, 
     return f"✅ Pushed to <a href='{url}' target='_blank'>{url}</a> (commit {result['commit'][:10]})."
 
 
-@user_errors
+@shown_errors(1)
 def demo(repo_id: str, typed: str | None, private: bool, oauth: gr.OAuthToken | None = None):
     result = create_demo_space((repo_id or "").strip(), publish_token(typed, oauth), private=private)
     url = html.escape(result["url"])
     return f"✅ Demo Space: <a href='{url}' target='_blank'>{url}</a> (it builds in a minute or two)."
 
 
+@shown_errors(1)
+def preview_card(run_id: str | None, license: str, widget_examples: bool, which: str, browser: str | None,
+                 profile: gr.OAuthProfile | None = None, request: gr.Request = None) -> str:
+    """The model card a push would write, as its Markdown source (shown as text: it quotes the user's data)."""
+    if not run_id:
+        return ""
+    run = service().run(run_id, owner_key(browser, profile, request))
+    options = PublishOptions(repo_id=default_repo_id("your-name", run), license=license, widget_examples=widget_examples,
+                             model=which or "")
+    return str(model_card(run, options))
+
+
 def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     gr.Markdown("Push a finished run to the Hugging Face Hub with a model card (data, training setup, results, "
                 "confusion matrix, usage, limitations). Pushing again updates the same repo with a new commit.")
     with gr.Row():
-        run = gr.Dropdown([], label="Finished run", elem_id="publish-run", scale=3)
+        run = gr.Dropdown([], label="Finished run", elem_id="publish-run", scale=3, min_width=320)
         token = gr.Textbox(label="Hugging Face token with write access (not stored)", type="password",
                            visible=not os.environ.get("SPACE_ID"), placeholder="hf_... (or set HF_TOKEN)", scale=2)
     with gr.Row():
-        repo_id = gr.Textbox(label="Repo id", placeholder="<user>/<dataset>-<model>-<method>", scale=3)
+        repo_id = gr.Textbox(label="Repo id", placeholder="<user>/<dataset>-<model>-<method>", scale=3,
+                             elem_id="publish-repo")
         suggest = gr.Button("Suggest a name", scale=1)
     with gr.Row():
         private = gr.Checkbox(label="Private", value=False)
@@ -69,9 +82,12 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
                       ("quick baseline, in SetFit format", "baseline")], value="", label="Model to publish",
                      elem_id="publish-which")
     with gr.Row():
-        push_button = gr.Button("Push to the Hub", variant="primary")
+        push_button = gr.Button("Push to the Hub", variant="primary", elem_id="push")
         demo_button = gr.Button("Create a demo Space")
-    result = gr.HTML()
+    error = error_box("publish-error")
+    result = gr.HTML(elem_id="publish-result")
+    with gr.Accordion("Preview the model card", open=False) as card_box:
+        card = gr.Code(language="markdown", interactive=False, elem_id="card-preview", max_lines=40)
 
     def populate(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         choices = run_choices(owner_key(browser, profile, request), states=("succeeded",))
@@ -80,8 +96,10 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
 
     private_api = dict(api_visibility="private")
     page.select(populate, [browser_id, run], run, **private_api)
-    suggest.click(suggest_repo, [run, token, browser_id], repo_id, **private_api)
+    suggest.click(suggest_repo, [run, token, browser_id], [repo_id, error], **private_api)
     push_button.click(publish, [run, repo_id, token, private, adapter_only, license, widget_examples, which,
                                 browser_id],
-                      result, **private_api)
-    demo_button.click(demo, [repo_id, token, private], result, **private_api)
+                      [result, error], **private_api)
+    demo_button.click(demo, [repo_id, token, private], [result, error], **private_api)
+    gr.on([card_box.expand, run.change, which.change, license.change, widget_examples.change], preview_card,
+          [run, license, widget_examples, which, browser_id], [card, error], **private_api)

@@ -11,11 +11,13 @@ import gradio as gr
 
 from trainer.config import TrainConfig
 from trainer.errors import UserError
+from trainer.models import display_name
 
-from .common import owner_key, service, user_errors
+from .common import error_box, owner_key, service, shown_errors
+from .plain import markdown_text
 from .data_tab import DataTab
 
-MODELS = [("all-MiniLM-L6-v2 (embedded, works offline)", "default"),
+MODELS = [("all-MiniLM-L6-v2 (embedded, offline)", "default"),
           ("BAAI/bge-small-en-v1.5", "BAAI/bge-small-en-v1.5"),
           ("distilbert-base-uncased", "distilbert-base-uncased"),
           ("bert-base-uncased", "bert-base-uncased"),
@@ -39,10 +41,18 @@ def run_choices(owner: str, states: tuple[str, ...] | None = None) -> list[tuple
         if states and row["state"] not in states:
             continue
         when = time.strftime("%m-%d %H:%M", time.localtime(row["created"] or 0))
-        score = f" acc {row['best_accuracy']:.3f}" if row.get("best_accuracy") is not None else ""
+        score = (f" acc {row['best_accuracy']:.3f}" if row.get("best_accuracy") is not None else
+                 f" macro-F1 {row['best_macro_f1']:.3f}" if row.get("best_macro_f1") is not None else "")
         label = f"{row['state']} · {when} · {row['dataset']} · {row['method']}{score} · {row['id'][-6:]}"
         choices.append((label, row["id"]))
     return choices
+
+
+def scores_text(scores: dict, bold: bool = False) -> str:
+    """The headline pair: accuracy and macro-F1 (multi-label runs: micro-F1 and macro-F1)."""
+    first = ("accuracy", "accuracy") if scores.get("accuracy") is not None else ("micro-F1", "micro_f1")
+    wrap = (lambda v: f"<b>{v:.3f}</b>") if bold else (lambda v: f"{v:.3f}")
+    return f"{first[0]} {wrap(scores.get(first[1]) or 0.0)}, macro-F1 {wrap(scores.get('macro_f1') or 0.0)}"
 
 
 def progress_html(status: dict) -> str:
@@ -63,14 +73,13 @@ def progress_html(status: dict) -> str:
         if eta is not None and state == "running":
             parts.append(f"ETA {eta:.0f} s")
     latest = status.get("latest_eval") or {}
-    if latest.get("accuracy") is not None:
-        parts.append(f"val acc {latest['accuracy']:.3f} · macro-F1 {latest['macro_f1']:.3f}")
+    if latest.get("macro_f1") is not None:
+        parts.append(f"validation {scores_text(latest)}")
     best, base = status.get("best"), status.get("baseline")
     result = ""
     if best:
-        result = (f"<div>Fine-tuned: accuracy <b>{best['accuracy']:.3f}</b>, macro-F1 <b>{best['macro_f1']:.3f}</b>"
-                  + (f" · quick baseline: accuracy {base['accuracy']:.3f}, macro-F1 {base['macro_f1']:.3f}" if base else "")
-                  + "</div>")
+        result = (f"<div>Fine-tuned: {scores_text(best, bold=True)}"
+                  + (f" · quick baseline: {scores_text(base)}" if base else "") + "</div>")
     resolved = status.get("config_resolved") or {}
     if resolved.get("why"):
         used = (f"epochs {resolved['epochs']:g}, batch {resolved['batch_size']}, learning rate "
@@ -79,20 +88,44 @@ def progress_html(status: dict) -> str:
                 f"start, pooling {resolved.get('pooling')}, class weights {'on' if resolved.get('class_weights') else 'off'}")
         why = "; ".join(f"{k}: {v}" for k, v in resolved["why"].items())
         result += f"<div id='resolved-settings' title='{html.escape(why)}'>Settings used: {html.escape(used)}</div>"
+    if status.get("stopped_at_step") is not None:
+        result += (f"<div>Stopped by you at step {status['stopped_at_step']}: the best model up to then was evaluated "
+                   f"and kept.</div>")
+    elif status.get("stop_requested") and state == "running":
+        result += "<div>Stopping after this step; the best model so far will be evaluated and kept…</div>"
     if status.get("recommended"):
         result += f"<div id='recommendation'>{html.escape(status['recommended']['message'])}</div>"
+    if state == "succeeded":
+        result += ("<div id='next-step'><b>Next</b>: compare the curves and errors in <b>Metrics</b>, try the model "
+                   "on your own texts in <b>Predict</b>, or push it to the Hub in <b>Publish</b>.</div>")
     error = f"<div class='run-error'>{html.escape(status['error'])}</div>" if status.get("error") else ""
     return (f"<div id='run-progress' data-state='{html.escape(state)}'>"
             f"<progress max='100' value='{percent:.1f}' style='width:100%'></progress>"
             f"<div>{' · '.join(parts)}</div>{result}{error}</div>")
 
 
+def _optional(value, name: str, kind: type):
+    """An optional setting typed in a text box: empty (or 0) means auto."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    try:
+        number = kind(float(text)) if kind is int and float(text).is_integer() else kind(text)
+    except ValueError:
+        example = "2e-5" if kind is float else "32"
+        raise UserError(f"{name}: {text[:40]!r} is not a {'whole ' if kind is int else ''}number. Type one (like "
+                        f"{example}) or leave it empty for auto.") from None
+    return number or None
+
+
 def _config(model, method, epochs, learning_rate, batch_size, max_length, text_column, label_column, warmup_ratio,
             weight_decay, evals_per_epoch, patience, class_weights, freeze_embeddings, precision, seed,
             validation_fraction, lora_r, lora_alpha, lora_dropout, lora_targets, task="auto", label_delimiter=None,
             label_columns=None) -> TrainConfig:
-    return TrainConfig(model=model or "default", method=method, epochs=epochs or None, learning_rate=learning_rate or None,
-                       batch_size=batch_size or None, max_length=max_length or None, text_column=text_column or None,
+    return TrainConfig(model=model or "default", method=method, epochs=_optional(epochs, "Epochs", float),
+                       learning_rate=_optional(learning_rate, "Learning rate", float),
+                       batch_size=_optional(batch_size, "Batch size", int),
+                       max_length=_optional(max_length, "Max length", int), text_column=text_column or None,
                        label_column=label_column or None, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
                        evals_per_epoch=evals_per_epoch, early_stopping_patience=patience, class_weights=class_weights,
                        freeze_embeddings=freeze_embeddings,
@@ -101,18 +134,48 @@ def _config(model, method, epochs, learning_rate, batch_size, max_length, text_c
                        task=task or "auto", label_delimiter=label_delimiter or None, label_columns=label_columns or None)
 
 
+def summary_markdown(report: dict | None, owner: str, config: TrainConfig) -> str:
+    """What Start would train, and how long it should take here, said before Start."""
+    if not report:
+        return "**Nothing to train yet**: choose a dataset in the Data tab."
+    e = markdown_text
+    sizes = report["split_sizes"]
+    multi = report.get("task") == "multi"
+    plan = service().estimate(owner, config, report)
+    return (f"**About to train**: {e(report['file']['name'])} · {'multi-label' if multi else 'single-label'} · "
+            f"{len(report['labels'])} {'labels' if multi else 'classes'} · {sizes['train']:,} train / "
+            f"{sizes['validation']:,} validation rows · {e(display_name(config.model))} · "
+            f"{'LoRA' if config.method == 'lora' else 'full fine-tune'}  \n**Plan**: {e(plan.describe())}")
+
+
+def buttons_for(state: str | None, stopping: bool = False) -> tuple:
+    """Stop, Cancel and Resume are enabled only where they can act on the shown run."""
+    active = state in ("queued", "running")
+    return (gr.update(interactive=state == "running" and not stopping), gr.update(interactive=active),
+            gr.update(interactive=state == "interrupted"))
+
+
+def activity_html(lines: list[str]) -> str:
+    """The run's last lines, newest at the bottom, all of them in view (no box to scroll)."""
+    body = "\n".join(html.escape(line) for line in lines) or "No activity yet."
+    return f"<div class='activity' id='activity-lines'>{body}</div>"
+
+
+
+
 def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     gr.Markdown(f"**Hardware**: {html.escape(service().hardware.get('description', 'unknown'))}", elem_id="hardware")
+    summary = gr.Markdown(elem_id="train-summary")
     with gr.Row():
-        model = gr.Dropdown(MODELS, value="default", label="Model (or type any Hub id; local folders: the CLI)",
-                            allow_custom_value=True, scale=2)
+        model = gr.Dropdown(MODELS, value="default", label="Model (or type a Hub id: needs the Hub)",
+                            allow_custom_value=True, scale=2, min_width=320)  # a line of its own on a phone
         method = gr.Radio(["full", "lora"], value="full", label="Method", info="full fine-tune or LoRA adapters")
-        epochs = gr.Number(value=0, label="Epochs (0 = from the data's size)", minimum=0, maximum=100,
-                           elem_id="epochs")
+        epochs = gr.Textbox(label="Epochs", placeholder="auto: from the data's size", elem_id="epochs")
     with gr.Row():
-        learning_rate = gr.Number(value=0, label="Learning rate (0 = per-method default)")
-        batch_size = gr.Number(value=0, label="Batch size (0 = auto: data size and hardware)", precision=0)
-        max_length = gr.Number(value=0, label="Max length (0 = from the data)", precision=0)
+        # Text boxes, not number fields: an empty one reads "auto" (a number field shows 0), and 2e-5 types as is.
+        learning_rate = gr.Textbox(label="Learning rate", placeholder="auto: per method", elem_id="learning-rate")
+        batch_size = gr.Textbox(label="Batch size", placeholder="auto: data size and hardware", elem_id="batch-size")
+        max_length = gr.Textbox(label="Max length (tokens)", placeholder="auto: from the data", elem_id="max-length")
     with gr.Accordion("Advanced", open=False):
         with gr.Row():
             warmup = gr.Number(value=0.06, label="Warmup ratio")
@@ -132,21 +195,40 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
             lora_targets = gr.Textbox(value="all-linear", label="LoRA target modules (comma-separated)")
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
-        cancel = gr.Button("Cancel", variant="stop", elem_id="cancel-training")
-        resume = gr.Button("Resume (interrupted runs)")
+        stop = gr.Button("Stop and keep the best model", interactive=False, elem_id="stop-training")
+        cancel = gr.Button("Cancel and discard", variant="stop", interactive=False, elem_id="cancel-training")
+        resume = gr.Button("Resume", interactive=False, elem_id="resume-training")
+    with gr.Row(visible=False, elem_id="confirm-cancel") as confirm_row:
+        gr.Markdown("**Cancel this run and discard it?** Its model is not kept; to keep the best model so far, "
+                    "choose Stop and keep instead.")
+        confirm_yes = gr.Button("Yes, discard it", variant="stop", elem_id="confirm-cancel-yes", min_width=120)
+        confirm_no = gr.Button("No, keep training", elem_id="confirm-cancel-no", min_width=120)
+    error = error_box("train-error")
     with gr.Row():
-        runs = gr.Dropdown([], label="Your runs", interactive=True, elem_id="your-runs", scale=3)
+        runs = gr.Dropdown([], label="Your runs", interactive=True, elem_id="your-runs", scale=3, min_width=320)
         run_id = gr.Textbox(label="Run id (keep it to check this run from a script)", interactive=False,
-                            elem_id="run-id", scale=2)
+                            elem_id="run-id", scale=2, min_width=320)
     progress = gr.HTML(elem_id="progress-box")
-    log_tail = gr.Textbox(label="Log (last lines)", lines=8, max_lines=8, interactive=False, autoscroll=True)
+    activity = gr.HTML(label="Activity (last lines; library output is in the run's train.log)", elem_id="activity")
     timer = gr.Timer(2.0)
 
     settings = [model, method, epochs, learning_rate, batch_size, max_length, data.text_column, data.label_column,
                 warmup, decay, evals, patience, class_weights, freeze, precision, seed, val_fraction, lora_r, lora_alpha,
                 lora_dropout, lora_targets, data.task, data.label_delimiter, data.label_columns]
+    buttons = [stop, cancel, resume]
 
-    @user_errors
+    def on_summary(path, report, browser, model_, method_, epochs_, learning_rate_, batch_size_, max_length_,
+                   profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        try:
+            config = TrainConfig(model=model_ or "default", method=method_, epochs=_optional(epochs_, "Epochs", float),
+                                 learning_rate=_optional(learning_rate_, "Learning rate", float),
+                                 batch_size=_optional(batch_size_, "Batch size", int),
+                                 max_length=_optional(max_length_, "Max length", int))
+            return summary_markdown(report if path else None, owner_key(browser, profile, request), config)
+        except UserError as exc:
+            return f"⚠️ {markdown_text(str(exc))}"
+
+    @shown_errors(2)
     def on_start(path, browser, *values, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         if not path:
             raise UserError("Choose a dataset in the Data tab first.")
@@ -154,42 +236,39 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         run = service().start(owner, path, _config(*values))
         return run.id, gr.update(choices=run_choices(owner), value=run.id)
 
-    @user_errors
-    def on_cancel(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        if not current:
-            raise UserError("No run selected.")
-        owner = owner_key(browser, profile, request)
-        service().cancel(current, owner)
-        return show(current, owner)
+    def act(action: Callable[[str, str], object]):
+        @shown_errors(6)
+        def handler(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+            if not current:
+                raise UserError("No run selected.")
+            owner = owner_key(browser, profile, request)
+            action(current, owner)
+            return show(current, owner)
+        return handler
 
-    @user_errors
-    def on_resume(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    def show(current: str | None, owner: str) -> tuple:
+        """Progress box, activity, state of the shown run and its buttons."""
         if not current:
-            raise UserError("No run selected.")
-        owner = owner_key(browser, profile, request)
-        service().resume(current, owner)
-        return show(current, owner)
-
-    def show(current: str | None, owner: str) -> tuple[str, str, str | None]:
-        """Progress box, log tail and state of the shown run."""
-        if not current:
-            return "<div id='run-progress' data-state='none'>No run selected yet.</div>", "", None
+            return ("<div id='run-progress' data-state='none'>No run selected yet.</div>", activity_html([]), None,
+                    *buttons_for(None))
         try:
             status = service().status(current, owner)
-            return progress_html(status), service().log_tail(current, owner), status.get("state")
+            return (progress_html(status), activity_html(service().activity(current, owner)), status.get("state"),
+                    *buttons_for(status.get("state"), status.get("stop_requested")))
         except UserError as exc:
-            return f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", "", None
+            return (f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", activity_html([]),
+                    None, *buttons_for(None))
 
     def refresh(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        return show(current, owner_key(browser, profile, request))[:2]
+        return show(current, owner_key(browser, profile, request))
 
     def tick(current, browser, last_state, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        """Every 2 s: progress and log; the run list only when the shown run changed state (its label shows it)."""
+        """Every 2 s: progress and activity; the run list and buttons only when the shown run changed state."""
         owner = owner_key(browser, profile, request)
-        progress_box, log, state = show(current, owner)
+        progress_box, lines, state, *states = show(current, owner)
         if state == last_state:
-            return progress_box, log, gr.skip(), last_state
-        return progress_box, log, gr.update(choices=run_choices(owner)), state
+            return progress_box, lines, gr.skip(), last_state, *[gr.skip()] * 3
+        return progress_box, lines, gr.update(choices=run_choices(owner)), state, *states
 
     def list_runs(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         choices = run_choices(owner_key(browser, profile, request))
@@ -199,11 +278,19 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
 
     private = dict(api_visibility="private")
     shown_state = gr.State(None)
-    start.click(on_start, [data.path, browser_id, *settings], [run_id, runs], **private)
-    cancel.click(on_cancel, [run_id, browser_id], [progress, log_tail, shown_state], **private)
-    resume.click(on_resume, [run_id, browser_id], [progress, log_tail, shown_state], **private)
+    shown = [progress, activity, shown_state, *buttons, error]
+    start.click(on_start, [data.path, browser_id, *settings], [run_id, runs, error], **private)
+    stop.click(act(service().stop), [run_id, browser_id], shown, **private)
+    cancel.click(lambda: gr.update(visible=True), None, confirm_row, **private)  # discarding a run asks first
+    confirm_no.click(lambda: gr.update(visible=False), None, confirm_row, **private)
+    confirm_yes.click(lambda: gr.update(visible=False), None, confirm_row, **private).then(
+        act(service().cancel), [run_id, browser_id], shown, **private)
+    resume.click(act(service().resume), [run_id, browser_id], shown, **private)
     runs.input(lambda v: v, runs, run_id, **private)
-    run_id.change(refresh, [run_id, browser_id], [progress, log_tail], **private)
-    timer.tick(tick, [run_id, browser_id, shown_state], [progress, log_tail, runs, shown_state], show_progress="hidden",
-               **private)
+    run_id.change(refresh, [run_id, browser_id], shown[:-1], **private)
+    timer.tick(tick, [run_id, browser_id, shown_state], [progress, activity, runs, shown_state, *buttons],
+               show_progress="hidden", **private)
+    gr.on([data.report.change, data.path.change, model.change, method.change, epochs.change, learning_rate.change, batch_size.change,
+           max_length.change],
+          on_summary, [data.path, data.report, browser_id, *settings[:6]], summary, show_progress="hidden", **private)
     return TrainTab(run_id=run_id, runs=runs, list_runs=list_runs)

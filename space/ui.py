@@ -23,16 +23,17 @@ def build_app() -> gr.Blocks:
             gr.Markdown(INTRO)
             if os.environ.get("SPACE_ID"):
                 gr.LoginButton()
-        with gr.Tab("Data", id="data"):
-            data = data_tab.build()
-        with gr.Tab("Train", id="train"):
-            train = train_tab.build(data, browser_id)
-        with gr.Tab("Metrics", id="metrics") as metrics_page:
-            metrics_tab.build(train, browser_id, metrics_page)
-        with gr.Tab("Predict", id="predict") as predict_page:
-            predict_tab.build(train, browser_id, predict_page)
-        with gr.Tab("Publish", id="publish") as publish_page:
-            publish_tab.build(train, browser_id, publish_page)
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in view, none behind a "⋯" menu
+            with gr.Tab("Data", id="data"):
+                data = data_tab.build()
+            with gr.Tab("Train", id="train"):
+                train = train_tab.build(data, browser_id)
+            with gr.Tab("Metrics", id="metrics") as metrics_page:
+                metrics_tab.build(train, browser_id, metrics_page)
+            with gr.Tab("Predict", id="predict") as predict_page:
+                predict_tab.build(train, browser_id, predict_page)
+            with gr.Tab("Publish", id="publish") as publish_page:
+                publish_tab.build(train, browser_id, publish_page)
         api.build()
         private = dict(api_visibility="private")
         app.load(new_browser_id, browser_id, browser_id, **private).then(

@@ -98,3 +98,14 @@ def call_by_fn_index(url: str, fn_index: int, data: list, timeout: float = 60) -
                 if message.get("msg") == "process_completed":
                     return message
     raise RuntimeError("the event stream ended without a result")
+
+
+def error_of(message: dict) -> str | None:
+    """The error an event reported: raised (a toast), or written into its error box (space/common.shown_errors:
+    the last output, made visible); None if it succeeded."""
+    if message.get("success") is False:
+        return str(message.get("output", {}).get("error") or message)
+    last = (message.get("output", {}).get("data") or [None])[-1]
+    if isinstance(last, dict) and last.get("visible") and str(last.get("value", "")).startswith("⚠️"):
+        return last["value"]
+    return None

@@ -18,8 +18,8 @@ def client(live_app):
 
 def test_endpoints_are_listed(client):
     names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/validate_dataset", "/find_label_errors", "/start_training", "/run_status", "/cancel_run", "/list_runs", "/predict",
-            "/push_to_hub", "/choose_model"} <= names
+    assert {"/validate_dataset", "/find_label_errors", "/start_training", "/run_status", "/cancel_run", "/stop_run",
+            "/list_runs", "/predict", "/push_to_hub", "/choose_model"} <= names
 
 
 def test_validate_dataset(client):
@@ -93,6 +93,24 @@ def test_cancel_run(client):
     status = client.predict(run_id, api_name="/cancel_run")
     assert status["state"] == "cancelled" and time.time() - started < 5
     assert client.predict(run_id, api_name="/run_status")["state"] == "cancelled"
+
+
+def test_stop_run_keeps_the_best_model_so_far(client):
+    """"Stop and keep": training ends early, and the run finishes like any other (evaluated, saved, usable)."""
+    run_id = client.predict(handle_file(str(EXAMPLE)), "", "", {"epochs": 20}, api_name="/start_training")
+    deadline = time.time() + 180
+    while (client.predict(run_id, api_name="/run_status").get("progress") or {}).get("step", 0) < 2:
+        assert time.time() < deadline, "the run never started training"
+        time.sleep(0.5)
+    assert client.predict(run_id, api_name="/stop_run")["stop_requested"] is True
+    final = wait_for_state(client, run_id, timeout=300)
+    assert final["state"] == "succeeded", final.get("error")
+    assert final["stopped_at_step"] < final["progress"]["max_steps"]  # it did stop early
+    assert final["best"]["accuracy"] > 0.3 and final["baseline"]  # evaluated, with its baseline, as a finished run
+    results = client.predict(["my new card still has not arrived"], run_id, 1, False, api_name="/predict")
+    assert results[0]["label"] == "card_arrival"  # the head starts from a linear probe: right after a few steps
+    with pytest.raises(Exception, match="only a running run can be stopped"):
+        client.predict(run_id, api_name="/stop_run")
 
 
 def test_bad_settings_and_payloads_are_messages(client):

@@ -4,20 +4,16 @@ Screenshots of each tab go to ``$CLASSITUNE_SCREENSHOT_DIR`` when set (the READM
 """
 
 import csv
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
+from browser import CHROMIUM, FLAGS, needs_chromium, shot, tab
 from conftest import real_slice
 from hostile_corpus import corpus
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update"]
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +27,6 @@ def page(live_app):
         page.goto(live_app["url"])
         yield page
         browser.close()
-
-
-def shot(page, name):
-    folder = os.environ.get("CLASSITUNE_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
-def tab(page, name):
-    page.get_by_role("tab", name=name).click()
 
 
 def test_upload_shows_report_and_chart(page, shared, tmp_path):
@@ -81,7 +66,7 @@ def test_whole_path(page, live_app, tmp_path):
     shot(page, "data")
 
     tab(page, "Train")
-    page.locator("#epochs input").fill("2")
+    page.locator("#epochs input, #epochs textarea").first.fill("2")
     page.locator("#start-training").click()
     progress = page.locator("#run-progress[data-state='running']")
     progress.wait_for(timeout=60000)
@@ -107,7 +92,7 @@ def test_whole_path(page, live_app, tmp_path):
     page.locator("#classify").click()
     page.locator("#predict-note").get_by_text("4 texts classified").wait_for(timeout=60000)
     table = page.locator("#predictions").inner_text()
-    assert "card_arrival" in table and "base label" in table
+    assert "card_arrival" in table and "Base model" in table
     assert "<img src=x" in table and page.evaluate("window.__pwned === undefined")  # shown as text, never run
     with page.expect_download() as info:
         page.locator("#predictions-download a").first.click()

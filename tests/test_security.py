@@ -19,7 +19,7 @@ from gradio_client import Client, handle_file
 
 from conftest import ROOT
 from hostile_corpus import COLUMN_HINTS, corpus
-from live import UPLOAD_LIMIT_MB, call_by_fn_index, fn_index_of, launch_app, stop_app
+from live import UPLOAD_LIMIT_MB, call_by_fn_index, error_of, fn_index_of, launch_app, stop_app
 
 sys.path.insert(0, str(ROOT / "bench"))
 from load_predict import EXAMPLE, TOKEN, hammer, load_during_training, wait  # noqa: E402
@@ -240,15 +240,15 @@ def test_anonymous_visitors_never_act_with_the_operators_token(tmp_path, hub_sta
     proc, url = launch_app(root, hub_standin.url, HF_TOKEN="hf_standin_write_bob")
     try:
         message = call_by_fn_index(url, fn_index_of(url, "Create a demo Space"), ["bob/stolen", "", False])
-        error = str(message.get("output", {}).get("error") or message)
-        assert message.get("success") is False and "No Hugging Face token" in error, error
+        error = error_of(message)
+        assert error and "No Hugging Face token" in error, message
         assert "bob" not in error.replace("bob/stolen", "")  # the operator's account is not named either
         assert "space:bob/stolen-demo" not in hub_standin.hub.repos
     finally:
         stop_app(proc, root)
 
 
-READERS = {"inspect_file", "validate", "load_hub_dataset", "validate_dataset", "find", "find_label_errors"}
+READERS = {"on_file", "validate", "load_hub_dataset", "validate_dataset", "find", "find_label_errors"}
 
 
 def test_every_event_that_reads_a_file_shares_the_intake_slots(data_root):
@@ -280,8 +280,9 @@ def test_hub_dataset_box_cannot_read_local_folders(live_app, alice, trained):
     for dataset_id in (str(root / "runs" / run_id / "data"), str(root / "runs"), str(root), "../runs", "csv", "tests"):
         for split in ("train", "validation"):
             message = call_by_fn_index(live_app["url"], index, [dataset_id, split])
-            assert message.get("success") is False, (dataset_id, str(message)[:300])
-            error = str(message.get("output", {}).get("error") or message)
+            error = error_of(message)
+            assert error, (dataset_id, str(message)[:300])
             assert "not a Hugging Face Hub dataset id" in error and "Traceback" not in error, error
+            assert not any("runs" in str(v) for v in message["output"]["data"][:-1])  # no file link came back
     message = call_by_fn_index(live_app["url"], index, ["someone/some-dataset", "../../train"])
-    assert "not a split name" in str(message.get("output", {}).get("error"))
+    assert "not a split name" in error_of(message)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 
 @dataclass
@@ -24,6 +24,14 @@ class Hardware:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, probed: dict) -> "Hardware":
+        """From ``python -m trainer hardware``'s JSON (the web server probes in a subprocess); CPU if unknown."""
+        try:
+            return cls(**{f.name: probed[f.name] for f in fields(cls)})
+        except (KeyError, TypeError):
+            return cls("cpu", "CPU", None, os.cpu_count() or 1, False, 0)
 
 
 def detect() -> Hardware:

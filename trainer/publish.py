@@ -51,10 +51,15 @@ class PublishOptions:
                             f"at most 96 characters, with no '--' or '..'.") from exc
 
 
+GENERIC_FILE_NAMES = {"train", "training", "data", "dataset", "test", "validation", "dev", "labeled", "labels"}
+
+
 def default_repo_id(user: str, run: Run) -> str:
     """``<user>/<dataset>-<base model>-<method>``, cleaned to what the Hub accepts."""
     status, config = run.status(), run.config()
     dataset = Path(status.get("dataset") or "data").stem
+    if dataset.lower() in GENERIC_FILE_NAMES:  # "train.csv" names a split, not what the model does
+        dataset = "text-classifier"
     base = (status.get("base_model_name") or config.get("model") or "model").split("/")[-1]
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{dataset}-{base}-{config.get('method', 'full')}")
     name = re.sub(r"-{2,}", "-", name).strip("-.")[:96]
@@ -255,9 +260,9 @@ def _api(token: str | None, endpoint: str | None):
     from huggingface_hub import HfApi
 
     if not token:
-        raise UserError(f"No Hugging Face token: sign in with Hugging Face, or paste a token with write access "
-                        f"({TOKENS_URL}), or set HF_TOKEN (in the app: for its operator only, with "
-                        f"CLASSITUNE_OPERATOR_TOKEN=1).")
+        raise UserError(f"No Hugging Face token: paste a token with write access ({TOKENS_URL}) in the token box "
+                        f"(on a Hugging Face Space: or use its Sign in button), or set HF_TOKEN (in the app: for its "
+                        f"operator only, with CLASSITUNE_OPERATOR_TOKEN=1).")
     return HfApi(endpoint=endpoint, token=token)
 
 

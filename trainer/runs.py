@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .errors import UserError
 
+STOP_REQUEST = "stop-requested"  # a file in the run: "stop after this step and keep the best model so far"
 STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
 RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[A-Za-z0-9_-]{16}$")
@@ -126,6 +127,19 @@ class Run:
     def append_metrics(self, event: dict) -> None:
         with open(self.path("metrics.jsonl"), "a") as handle:
             handle.write(json.dumps(event) + "\n")
+
+    def append_activity(self, line: str) -> None:
+        """One line a person reads (activity.py); the Train tab shows the last ones."""
+        with open(self.path("activity.log"), "a", encoding="utf-8") as handle:
+            handle.write(line.replace("\n", " ") + "\n")
+
+    def activity(self, lines: int) -> list[str]:
+        try:
+            with open(self.path("activity.log"), "rb") as handle:
+                handle.seek(max(0, self.path("activity.log").stat().st_size - 200 * lines))
+                return handle.read().decode("utf-8", errors="replace").splitlines()[-lines:]
+        except FileNotFoundError:
+            return []
 
 
 class RunStore:

@@ -16,14 +16,17 @@ from functools import cached_property
 from pathlib import Path
 
 from .choice import BASELINE, TUNED, check_choice, chosen_model
+from .activity import state_line
 from .config import TrainConfig
+from .estimate import Estimate, estimate
+from .hardware import Hardware
 from .data import IntakeLimits, load_dataset_file
 from .label_sets import LabelOptions, resolve_labels
 from .errors import UserError
 from .label_errors import LabelErrors, label_errors_in_file
 from .models import check_remote_model
 from .predict import load_classifier
-from .runs import ACTIVE, Run, RunStore, not_found
+from .runs import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
 from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"  # "base:<run id>": a run's quick baseline; "tuned:<run id>": its fine-tuned model
@@ -145,13 +148,26 @@ class Service:
         if status.get("state") == "succeeded":
             fraction = 1.0
         result = {k: v for k, v in status.items() if k not in PRIVATE_STATUS}
-        result.update(run_id=run.id, fraction=round(fraction, 4), latest_train=latest_train, latest_eval=latest_eval)
+        result.update(run_id=run.id, fraction=round(fraction, 4), latest_train=latest_train, latest_eval=latest_eval,
+                      stop_requested=run.path(STOP_REQUEST).exists())
         if status.get("state") == "queued":
             result["queue_position"] = self.store.queue_position(run)
         return result
 
     def cancel(self, run_id: str, owner: str) -> dict:
         self.supervisor.cancel(self.run(run_id, owner))
+        return self.status(run_id, owner)
+
+    def stop(self, run_id: str, owner: str) -> dict:
+        """Stop a running run early and keep it: training ends after the current step, and the best model so far
+        is evaluated and saved like a finished run's (train.py watches for ``STOP_REQUEST``)."""
+        run = self.run(run_id, owner)
+        state = run.status().get("state")
+        if state == "queued":
+            raise UserError(f"Run {run.id} has not started training yet: there is no model to keep. Cancel it instead.")
+        if state != "running":
+            raise UserError(f"Run {run.id} is {state}: only a running run can be stopped.")
+        run.path(STOP_REQUEST).touch()
         return self.status(run_id, owner)
 
     def resume(self, run_id: str, owner: str) -> dict:
@@ -178,13 +194,28 @@ class Service:
     def list(self, owner: str) -> list[dict]:
         return self.store.list(owner)
 
-    def log_tail(self, run_id: str, owner: str, lines: int = 30) -> str:
-        path = self.run(run_id, owner).path("train.log")
-        if not path.exists():
-            return ""
-        with open(path, "rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 20000))
-            return "\n".join(handle.read().decode("utf-8", errors="replace").splitlines()[-lines:])
+    def activity(self, run_id: str, owner: str, lines: int = 8) -> list[str]:
+        """The run's last activity lines (activity.py), ending with how it ended once it has."""
+        run = self.run(run_id, owner)
+        status = run.status()
+        shown = run.activity(lines)
+        ending = state_line(status.get("state", ""), status)
+        if ending and (not shown or shown[-1] != ending):
+            shown = [*shown, ending][-lines:]
+        return shown
+
+    def estimate(self, owner: str, config: TrainConfig, report: dict) -> Estimate:
+        """How long this config on this validated data will take here (estimate.py), before Start."""
+        history = []
+        for row in self.store.list(owner)[:20]:
+            try:
+                history.append({**self.store.get(row["id"]).status(), "config": self.store.get(row["id"]).config()})
+            except (UserError, OSError, ValueError):
+                continue
+        sizes = report.get("split_sizes") or {}
+        max_length = config.max_length or (report.get("length") or {}).get("suggested_max_length") or 128
+        return estimate(config, int(sizes.get("train", 0)), int(sizes.get("validation", 0)), int(max_length),
+                        Hardware.from_dict(self.hardware), history)
 
     # -- prediction ------------------------------------------------------------------------------
 

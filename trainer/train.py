@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .activity import event_line, phase_line
 from .choice import recommend
 from .config import TrainConfig
 from .errors import UserError
 from .hardware import Hardware, detect, precision_for
 from .mean_pooling import add_mean_pooling_layer, layer_name, trained_for_mean_pooling
 from .models import display_name, model_max_length, resolve_model
-from .runs import Run, RunStore, this_process, write_json_atomic
+from .runs import STOP_REQUEST, Run, RunStore, this_process, write_json_atomic
 from .schedule import Schedule, plan
 from .tasks import task_of
 from .tasks.single_label import SingleLabel
@@ -65,7 +66,7 @@ class Reporter:
     def phase(self, phase: str) -> None:
         if self.main:
             self.run.update_status(phase=phase)
-        self.say(f"[{phase}]")
+        self.say(phase_line(phase))
 
     def progress(self, progress: dict, force: bool = False) -> None:
         now = time.time()
@@ -76,9 +77,11 @@ class Reporter:
     def event(self, event: dict) -> None:
         if self.main:
             self.run.append_metrics(event)
-        self.say(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in event.items()))
+        self.say(event_line(event))
 
     def say(self, line: str) -> None:
+        if self.main:
+            self.run.append_activity(line)
         if self.echo:
             print(line, flush=True)
 
@@ -191,6 +194,8 @@ def _make_callback(reporter: Reporter, batch: int, started: float,
 
         def on_step_end(self, args, state, control, **kwargs):
             reporter.progress(self._timing(state))
+            if _stop_requested(reporter.run, args.device):  # "stop and keep": evaluate and save this step, then end
+                control.should_training_stop = control.should_evaluate = control.should_save = True
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = dict(logs or {})
@@ -212,6 +217,17 @@ def _make_callback(reporter: Reporter, batch: int, started: float,
             reporter.progress(timing, force=True)
 
     return RunCallback()
+
+
+def _stop_requested(run: Run, device) -> bool:
+    """The user asked to stop and keep the best model so far; every process stops at the same step (rank 0 decides:
+    a process that stopped alone would leave the others waiting for it in the next all-reduce)."""
+    asked = run.path(STOP_REQUEST).exists()
+    if world_size() > 1 and torch.distributed.is_initialized():
+        flag = torch.tensor([1.0 if asked else 0.0], device=device)
+        torch.distributed.broadcast(flag, src=0)
+        asked = bool(flag.item())
+    return asked
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -361,7 +377,10 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     train_started = time.time()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     train_seconds = time.time() - train_started
-    summary = {"train_seconds": round(train_seconds, 1),
+    if run.path(STOP_REQUEST).exists():
+        reporter.say(f"stopped by you at step {trainer.state.global_step}: keeping the best model so far")
+    summary = {"stopped_at_step": trainer.state.global_step if run.path(STOP_REQUEST).exists() else None,
+               "train_seconds": round(train_seconds, 1),
                "samples_per_second": round(result.metrics.get("train_samples_per_second", 0.0), 1),
                "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint)}
     if not reporter.main:
