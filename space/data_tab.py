@@ -14,7 +14,7 @@ from trainer.hub_data import fetch_hub_dataset
 from trainer.label_sets import LabelOptions
 from trainer.service import intake_limits
 
-from . import charts, label_errors_panel, scratch
+from . import charts, data_fixes_panel, label_errors_panel, scratch
 from .common import INTAKE_EVENTS, error_box, service, shown_errors
 from .plain import markdown_text
 
@@ -162,12 +162,14 @@ def build() -> DataTab:
             check = gr.Button("Validate", variant="primary", elem_id="validate")
     error = error_box("data-error")
     summary = gr.Markdown(elem_id="report-summary")
+    report = gr.JSON(label="Report", render=False)  # shown at the bottom; the fixes below read it
+    data_fixes_panel.build(path, report, upload)
     preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False, wrap=True, max_height=300)
     with gr.Row():
         distribution = gr.Plot(label="Class distribution", elem_id="class-distribution")
         lengths = gr.Plot(label="Text lengths")
     with gr.Accordion("Full validation report (JSON)", open=False):
-        report = gr.JSON(label="Report")
+        report.render()
 
     outputs = [summary, report, distribution, lengths, error]
     private = dict(api_visibility="private", **INTAKE_EVENTS)

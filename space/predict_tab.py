@@ -18,7 +18,7 @@ from . import scratch
 from .common import error_box, owner_key, service, shown_errors, user_errors
 from .plain import markdown_text
 from .predict_view import NO_LABEL, agree, results_html
-from .train_tab import TrainTab, run_choices
+from .train_tab import TrainTab, finished_runs
 
 
 def texts_from(pasted: str, upload: str | None, column: str | None) -> list[str]:
@@ -168,15 +168,14 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     source = gr.State(TYPED)
     download = gr.File(label="Download predictions (CSV)", elem_id="predictions-download")
 
-    def populate(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        choices = run_choices(owner_key(browser, profile, request), states=("succeeded",))
-        ids = [c[1] for c in choices]
-        return gr.update(choices=choices, value=current if current in ids or (current and "/" in current)
-                         else (ids[0] if ids else None))
+    def populate(browser, current, train_run, followed, profile: gr.OAuthProfile | None = None,
+                 request: gr.Request = None):
+        return finished_runs(owner_key(browser, profile, request), current, train_run, followed, keep_typed=True)
 
     private = dict(api_visibility="private")
+    followed = gr.State(None)
     for trigger in (train.run_id.change, page.select):
-        trigger(populate, [browser_id, model], model, **private)
+        trigger(populate, [browser_id, model, train.run_id, followed], [model, followed], **private)
     upload.change(file_columns, upload, column, **private)
     upload.upload(lambda: FILE, None, source, **private)
     pasted.change(lambda: TYPED, None, source, **private)

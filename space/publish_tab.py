@@ -16,7 +16,7 @@ from trainer.errors import UserError
 from trainer.publish import LICENSES, PublishOptions, create_demo_space, default_repo_id, model_card, push, whoami
 
 from .common import error_box, owner_key, publish_token, service, shown_errors
-from .train_tab import TrainTab, run_choices
+from .train_tab import TrainTab, finished_runs
 
 
 @shown_errors(1)
@@ -89,13 +89,13 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     with gr.Accordion("Preview the model card", open=False) as card_box:
         card = gr.Code(language="markdown", interactive=False, elem_id="card-preview", max_lines=40)
 
-    def populate(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        choices = run_choices(owner_key(browser, profile, request), states=("succeeded",))
-        ids = [c[1] for c in choices]
-        return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
+    def populate(browser, current, train_run, followed, profile: gr.OAuthProfile | None = None,
+                 request: gr.Request = None):
+        return finished_runs(owner_key(browser, profile, request), current, train_run, followed)
 
     private_api = dict(api_visibility="private")
-    page.select(populate, [browser_id, run], run, **private_api)
+    followed = gr.State(None)
+    page.select(populate, [browser_id, run, train.run_id, followed], [run, followed], **private_api)
     suggest.click(suggest_repo, [run, token, browser_id], [repo_id, error], **private_api)
     push_button.click(publish, [run, repo_id, token, private, adapter_only, license, widget_examples, which,
                                 browser_id],

@@ -55,6 +55,18 @@ def scores_text(scores: dict, bold: bool = False) -> str:
     return f"{first[0]} {wrap(scores.get(first[1]) or 0.0)}, macro-F1 {wrap(scores.get('macro_f1') or 0.0)}"
 
 
+def finished_runs(owner: str, current: str | None, train_run: str | None, followed: str | None,
+                  keep_typed: bool = False) -> tuple:
+    """(dropdown update, followed) for a tab that picks a finished run: the run shown in the Train tab once it has
+    finished (once: a run picked here afterwards stays picked), else the current pick, else the newest."""
+    choices = run_choices(owner, states=("succeeded",))
+    ids = [c[1] for c in choices]
+    if train_run in ids and train_run != followed:
+        return gr.update(choices=choices, value=train_run), train_run
+    keep = current in ids or (keep_typed and bool(current) and "/" in current)  # a typed Hub id
+    return gr.update(choices=choices, value=current if keep else (ids[0] if ids else None)), followed
+
+
 def progress_html(status: dict) -> str:
     """A progress bar with step, epoch, elapsed and ETA; texts are escaped."""
     state = status.get("state", "?")

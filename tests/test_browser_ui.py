@@ -211,6 +211,33 @@ def test_clearing_the_dataset_clears_its_report(page):
     page.locator("#train-summary").get_by_text("Nothing to train yet").wait_for(timeout=30000)
 
 
+def test_data_warnings_show_their_rows_and_fix_in_one_click(page, shared, tmp_path):
+    """5: the rows behind the duplicate and conflict warnings are listed, and one click drops them (the report of
+    the new file shows the effect)."""
+    rows = list(csv.reader((shared / "trec" / "train.csv").open()))[1:301]
+    rows += rows[:4] + [[rows[10][0], "a label nobody else uses"] + rows[10][2:]]
+    path = tmp_path / "questions.csv"
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows([["text", "label"], *[r[:2] for r in rows]])
+    page.set_viewport_size(LAPTOP)
+    page.reload()
+    page.locator("#dataset-upload input[type=file]").set_input_files(str(path))
+    summary = page.locator("#report-summary")
+    summary.get_by_text("1 text appears with different labels").wait_for(timeout=60000)
+    assert "['" not in summary.inner_text()  # labels as words, not a Python list
+    fixes = page.locator("#data-fix-rows")
+    page.wait_for_function("document.querySelector('#data-fix-rows')?.innerText.includes('same text, different "
+                           "labels')", timeout=30000)
+    assert "a label nobody else uses" in fixes.inner_text()
+    usable = int(re.search(r"([\d,]+) usable rows", summary.inner_text()).group(1).replace(",", ""))
+    page.locator("#drop-duplicates").click()
+    page.locator("#data-fixes-note").get_by_text("Dropped 5 rows").wait_for(timeout=60000)
+    summary.get_by_text(f"{usable - 5:,} usable rows").wait_for(timeout=60000)
+    assert "appears with different labels" not in summary.inner_text(), summary.inner_text()
+    page.locator("#drop-duplicates").wait_for(state="hidden", timeout=30000)
+    shot(page, "data-fixes")
+
+
 def test_multi_label_path_in_the_browser(page):
     """Issue 14: GoEmotions detected as multi-label, a short run, per-label metrics, predicted label sets; 7: the new
     run is shown in Metrics without asking; 6: charts name runs by dataset and keep one colour per run."""

@@ -288,7 +288,10 @@ def test_conflicting_duplicates_are_listed(tmp_path):
     rows = [f"text {i},{i % 2}" for i in range(30)] + ["same text,0", "same text,1", "same text,1"]
     report = read(tmp_path, "dups.csv", "text,label\n" + "\n".join(rows)).report
     assert report.duplicates["duplicate_texts"] == 2
-    assert report.duplicates["conflicts"] == [{"text": "same text", "labels": ["0", "1"]}]
+    assert report.duplicates["conflicts"] == [{"text": "same text", "labels": ["0", "1"], "rows": [31, 32, 33]}]
+    assert report.duplicates["duplicate_rows"] == [32, 33] and report.duplicates["conflict_rows"] == [31, 32, 33]
+    assert any("1 text appears with different labels, e.g. “same text” as 0 and 1" in w for w in report.warnings)
+    assert not set(report.leakage["examples"])  # the app's own split keeps the copies of a text together
 
 
 def test_parquet_and_jsonl_round_trip(tmp_path):

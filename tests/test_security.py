@@ -248,7 +248,7 @@ def test_anonymous_visitors_never_act_with_the_operators_token(tmp_path, hub_sta
         stop_app(proc, root)
 
 
-READERS = {"on_file", "validate", "load_hub_dataset", "validate_dataset", "find", "find_label_errors"}
+READERS = {"on_file", "drop_rows", "validate", "load_hub_dataset", "validate_dataset", "find", "find_label_errors"}
 
 
 def test_every_event_that_reads_a_file_shares_the_intake_slots(data_root):

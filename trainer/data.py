@@ -27,6 +27,7 @@ __all__ = ["Intake", "IntakeLimits", "Report", "detect_columns", "length_stats",
 SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                "val": "validation", "dev": "validation", "eval": "validation", "test": "test"}
 EXAMPLES_SHOWN = 10
+MAX_LISTED = 1000  # conflicting texts listed in the report (their row numbers are all kept)
 
 
 @dataclass
@@ -166,15 +167,40 @@ def _shown(label) -> str:
 
 
 def _duplicates(clean: pd.DataFrame) -> dict:
+    """Exact copies of a text, and texts given different labels; with source row numbers, so the Data tab can
+    list them and drop them on request (data_fixes.py)."""
     key = clean["text"]
     dup_mask = key.duplicated(keep="first")
     conflicts = []
-    grouped = clean[key.duplicated(keep=False)].groupby("text")["label_name"].agg(lambda s: sorted(set(s)))
-    for text, labels in grouped.items():
+    copies = clean[key.duplicated(keep=False)]
+    for text, group in copies.groupby("text", sort=False):
+        labels = sorted({_shown(label) for label in group["label_name"]})
         if len(labels) > 1:
-            conflicts.append({"text": text[:200], "labels": [_shown(label) for label in labels]})
-    return {"duplicate_texts": int(dup_mask.sum()), "conflicting_labels": len(conflicts),
-            "conflicts": conflicts[:EXAMPLES_SHOWN]}
+            conflicts.append({"text": text, "labels": labels, "rows": group["row"].astype(int).tolist()})
+    return {"duplicate_texts": int(dup_mask.sum()), "duplicate_rows": clean["row"][dup_mask].astype(int).tolist(),
+            "conflicting_labels": len(conflicts), "conflict_rows": sorted(r for c in conflicts for r in c["rows"]),
+            "conflicts": conflicts[:MAX_LISTED]}
+
+
+def _split_keeping_copies_together(split, clean: pd.DataFrame, fraction: float, seed: int):
+    """The app's own split never puts one text in both splits: a validation row whose text is also in train
+    measures memory, not generalisation, so such rows go to train (unless that would empty validation)."""
+    train, validation, too_small = split(clean, fraction, seed)
+    seen = validation["text"].isin(set(train["text"]))
+    if seen.any() and not seen.all():
+        train, validation = pd.concat([train, validation[seen]]).sort_index(), validation[~seen]
+    return train, validation, too_small
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _plural(count: int, word: str, verb: str = "") -> str:
+    """ "1 row was", "2 rows were": ``verb`` is given in its plural form (were, appear, carry, are, repeat)."""
+    singular = {"were": "was", "are": "is", "carry": "carries"}.get(verb, verb + "s" if verb else "")
+    return f"{count:,} {word}" + ("" if count == 1 else "s") + (f" {singular if count == 1 else verb}" if verb else "")
 
 
 def length_stats(texts: list[str], model: str | None) -> dict:
@@ -266,7 +292,10 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
                   else f"label column {label_cols[0]!r}")
     clean, dropped = _clean(df, text_col, _labels_of(df, label_col, fmt, info.name), label_desc, info.name)
     split_col = next((c for c in df.columns if c.lower() == "split" and c != text_col and c not in label_cols), None)
-    split = _stratified_split if not multi else label_sets.stratified_split
+    def split(frame: pd.DataFrame, fraction: float, seed: int):
+        return _split_keeping_copies_together(_stratified_split if not multi else label_sets.stratified_split,
+                                              frame, fraction, seed)
+
     test = None
     validation_info = None
     if split_col:
@@ -335,26 +364,31 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     if present.max() > 3 * present.min():
         kind, remedy = (("Labels", "Training weights the rare labels up (positive-class weights); judge by macro-F1.")
                         if multi else ("Classes", "Training uses a class-weighted loss; judge by macro-F1, not accuracy."))
-        warnings.append(f"{kind} are imbalanced: the largest ({present.idxmax()!r}, {present.max()}) has "
+        warnings.append(f"{kind} are imbalanced: the largest ({present.idxmax()!r}, {present.max():,}) has "
                         f"{present.max() / present.min():.1f}x the rows of the smallest ({present.idxmin()!r}, "
-                        f"{present.min()}). {remedy}")
+                        f"{present.min():,}). {remedy}")
     if dropped["empty_text"]["count"]:
-        warnings.append(f"{dropped['empty_text']['count']} rows with empty text were dropped "
+        warnings.append(f"{_plural(dropped['empty_text']['count'], 'row')} with empty text dropped "
                         f"(rows {_row_list(dropped['empty_text']['rows'])}).")
     if dropped["missing_label"]["count"]:
-        warnings.append(f"{dropped['missing_label']['count']} rows with a missing label were dropped "
+        warnings.append(f"{_plural(dropped['missing_label']['count'], 'row')} with a missing label dropped "
                         f"(rows {_row_list(dropped['missing_label']['rows'])}).")
     if duplicates["conflicting_labels"]:
         first = duplicates["conflicts"][0]
-        warnings.append(f"{duplicates['conflicting_labels']} texts appear with different labels, e.g. "
-                        f"{first['text'][:60]!r} as {first['labels']}. Fix or remove them: they cap accuracy.")
+        warnings.append(f"{_plural(duplicates['conflicting_labels'], 'text', 'appear')} with different labels, e.g. "
+                        f"“{_clip(first['text'], 60)}” as {' and '.join(first['labels'])}: they cap accuracy. "
+                        f"Fix their labels in your file, or drop them (Data tab: Fix the data).")
+    elif duplicates["duplicate_texts"]:
+        warnings.append(f"{_plural(duplicates['duplicate_texts'], 'row', 'repeat')} an earlier row's text (same label): "
+                        f"they weigh that text more in training. Drop them in the Data tab (Fix the data) if unwanted.")
     if leaked:
-        warnings.append(f"{len(leaked)} texts appear in both train and validation (leakage): validation scores "
-                        f"will be optimistic. Remove duplicates before splitting.")
+        warnings.append(f"{_plural(len(leaked), 'text', 'appear')} in both train and validation ({split_source}): "
+                        f"validation scores will be optimistic. Drop exact duplicates (Data tab: Fix the data), or "
+                        f"remove them from one split.")
     multi_report = label_sets.report(train, validation, labels) if multi else None
     if multi_report and multi_report["labels_per_row"]["0"]:
-        warnings.append(f"{multi_report['labels_per_row']['0']} training rows carry no label (all label columns 0, "
-                        f"or an empty list): they are kept as examples of none of the labels.")
+        warnings.append(f"{_plural(multi_report['labels_per_row']['0'], 'training row', 'carry')} no label (all label "
+                        f"columns 0, or an empty list): kept as examples of none of the labels.")
     if multi_report and multi_report["rare_labels"]:
         rare = multi_report["rare_labels"]
         warnings.append(f"{len(rare)} labels have fewer than {label_sets.RARE_LABEL} validation examples "
@@ -363,7 +397,7 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     # Over train and validation: a run truncates both at one max_length, and validation may hold longer texts.
     lengths = length_stats(train["text"].tolist() + validation["text"].tolist(), model) if with_lengths else None
     if lengths and lengths["truncated_at_limit"]:
-        warnings.append(f"{lengths['truncated_at_limit']} texts are longer than the model's limit of "
+        warnings.append(f"{_plural(lengths['truncated_at_limit'], 'text', 'are')} longer than the model's limit of "
                         f"{lengths['model_limit']} tokens and will be truncated.")
     report = Report(
         file=asdict(info), text_column=text_col, label_column=label_col or ", ".join(label_cols),
