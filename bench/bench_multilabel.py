@@ -37,6 +37,23 @@ def scores_of(truth: np.ndarray, predicted: np.ndarray) -> dict:
             "micro_f1": float(f1_score(truth, predicted, average="micro", zero_division=0))}
 
 
+def threshold_modes(classifier, folder: Path, test_texts: list[str], test_truth: np.ndarray, labels: list[str]) -> dict:
+    """The same fine-tuned model on the test split with thresholds tuned on validation per label and globally."""
+    from trainer.label_sets import indicator_matrix
+    from trainer.tasks import get_task
+
+    def score_matrix(texts: list[str]) -> np.ndarray:
+        rows = [r for start in range(0, len(texts), 2000) for r in classifier.predict(texts[start:start + 2000])]
+        return np.array([[r["scores"][label] for label in labels] for r in rows])
+
+    validation = pd.read_csv(folder / "validation.csv")
+    sets = validation["labels"].fillna("").map(lambda cell: tuple(p.strip() for p in str(cell).split(",") if p.strip()))
+    truth = indicator_matrix(sets, labels)
+    val_scores, test_scores, task = score_matrix(validation["text"].astype(str).tolist()), score_matrix(test_texts), get_task("multi")
+    return {mode: scores_of(test_truth, task.predicted(test_scores, labels, task.thresholds(truth, val_scores, labels, mode)))
+            for mode in ("per_label", "global")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--train-rows", type=int, default=0)
@@ -44,6 +61,7 @@ def main() -> None:
     parser.add_argument("--epochs", default="")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", help="run directory (default: a temporary one)")
+    parser.add_argument("--class-weights", default="auto", help="auto (positive-class weights when imbalanced) or off")
     args = parser.parse_args()
 
     from trainer.label_sets import indicator_matrix
@@ -59,7 +77,8 @@ def main() -> None:
     run_dir = Path(args.output) if args.output else work / "run"
     command = [sys.executable, "-m", "trainer", "train", "--data", str(work / "train.csv"), "--validation-file",
                str(folder / "validation.csv"), "--output", str(run_dir), "--method", args.method,
-               "--seed", str(args.seed)] + (["--epochs", args.epochs] if args.epochs else [])
+               "--seed", str(args.seed), "--class-weights", args.class_weights] + (
+                   ["--epochs", args.epochs] if args.epochs else [])
     started = time.time()
     subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     seconds = time.time() - started
@@ -73,6 +92,7 @@ def main() -> None:
         return indicator_matrix([r["labels"] for r in rows], labels) > 0.5
 
     tuned, baseline = predicted_by(Classifier(str(run_dir / "model"))), predicted_by(BaselineClassifier(str(run_dir)))
+    by_mode = threshold_modes(Classifier(str(run_dir / "model")), folder, texts, truth, labels)
     top = np.zeros_like(truth)
     top[:, int(indicator_matrix(train["labels"].fillna("").map(
         lambda cell: tuple(p.strip() for p in str(cell).split(","))), labels).sum(0).argmax())] = True
@@ -82,7 +102,8 @@ def main() -> None:
               "best_step": status.get("best_checkpoint_step"),
               "validation": status.get("best"), "validation_baseline": status.get("baseline"),
               "test": {"fine-tuned": scores_of(truth, tuned), "quick baseline": scores_of(truth, baseline),
-                       "all-negative": scores_of(truth, np.zeros_like(truth)), "always the top label": scores_of(truth, top)}}
+                       "all-negative": scores_of(truth, np.zeros_like(truth)), "always the top label": scores_of(truth, top)},
+              "class_weights": args.class_weights, "test_by_threshold_mode": by_mode}
     print(json.dumps(result))
     print(f"\n| predictor (test split, {len(texts):,} comments) | macro-F1 | micro-F1 |\n|---|---|---|")
     for name, value in result["test"].items():

@@ -74,6 +74,8 @@ def owner_key(browser_id: str | None, profile: gr.OAuthProfile | None = None, re
     if token is not None and getattr(token, "token", None):
         return f"hf:{token_user(token.token)}"
     if browser_id:
+        if not isinstance(browser_id, str):  # the browser sends its id: from a script it can be anything
+            raise gr.Error("Could not tell who you are; reload the page.")
         return f"browser:{_digest(browser_id)}"
     if request is not None and request.session_hash:
         return f"session:{_digest(request.session_hash)}"
@@ -107,7 +109,7 @@ def browser_state_secret() -> str:
 
 def new_browser_id(current: str | None) -> str:
     """Give a browser its id on its first visit; keep it after that (it lives in the browser's storage)."""
-    return current or secrets.token_urlsafe(18)
+    return current if isinstance(current, str) and current else secrets.token_urlsafe(18)
 
 
 def error_box(elem_id: str) -> gr.Markdown:

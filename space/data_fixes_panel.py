@@ -25,7 +25,7 @@ SHOWN = 200
 
 def concerned_rows(report: dict | None) -> pd.DataFrame:
     """One line per text the warnings are about: conflicting labels first, then leaked texts."""
-    if not report:
+    if not isinstance(report, dict):
         return pd.DataFrame(columns=COLUMNS)
     duplicates = report.get("duplicates") or {}
     lines = [{"rows": ", ".join(map(str, c["rows"])), "text": c["text"], "labels": " / ".join(c["labels"]),
@@ -77,7 +77,10 @@ def build(path: gr.State, report: gr.JSON, upload: gr.File) -> None:
     def on_report(current_report, current, last):
         """A new report: list its rows; keep the note of a fix only while its file is the one shown."""
         done = last[1] if last and current == last[0] else ""
-        return (*describe(current_report), done)
+        try:
+            return (*describe(current_report), done)
+        except (AttributeError, KeyError, TypeError):  # not a report of ours (a script can send anything)
+            return (*describe(None), done)
 
     private = dict(api_visibility="private", **INTAKE_EVENTS)
     drop_duplicates.click(fix("duplicates"), [path, report], [upload, fixed, note, error], **private)

@@ -164,7 +164,8 @@ def build() -> DataTab:
     summary = gr.Markdown(elem_id="report-summary")
     report = gr.JSON(label="Report", render=False)  # shown at the bottom; the fixes below read it
     data_fixes_panel.build(path, report, upload)
-    preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False, wrap=True, max_height=300)
+    preview = gr.Dataframe(label="Preview (first 20 rows)", interactive=False, wrap=True, max_height=300,
+                           headers=["text", "label"])  # not "1 2 3" before a file is chosen
     with gr.Row():
         distribution = gr.Plot(label="Class distribution", elem_id="class-distribution")
         lengths = gr.Plot(label="Text lengths")

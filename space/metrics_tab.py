@@ -52,6 +52,11 @@ READABLE = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "sampl
             "predicted_label": "predicted label"}
 
 
+EMPTY_PER_CLASS = pd.DataFrame(columns=["label", "precision", "recall", "f1", "support"])
+EMPTY_WRONG = pd.DataFrame(columns=["text", "true label", "predicted label", "confidence"])
+EMPTY_COMPARISON = pd.DataFrame(columns=["model", "accuracy", "macro-F1"])
+
+
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
     """Column names a person reads, numbers with 3 decimals (the same in every column)."""
     return frame.rename(columns=READABLE).round(3)
@@ -59,7 +64,7 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
 
 def details(run_id: str | None, normalise: bool, owner: str):
     """Confusion matrix, per-class table, misclassified examples and baseline vs fine-tuned for one run."""
-    empty = (charts.empty("Confusion matrix (pick a finished run)"), None, None, None,
+    empty = (charts.empty("Confusion matrix (pick a finished run)"), EMPTY_PER_CLASS, EMPTY_WRONG, EMPTY_COMPARISON,
              gr.update(value=None, interactive=False), "")
     if not run_id:
         return empty
@@ -126,16 +131,17 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     with gr.Row():
         detail_run = gr.Dropdown([], label="Run", elem_id="detail-run", scale=4, min_width=320)
         normalise = gr.Checkbox(label="Normalise rows", value=False, scale=1)
-    comparison = gr.Dataframe(label="Quick baseline vs fine-tuned (validation)", interactive=False,
+    # Headers from the start: an empty table would otherwise be headed "1 2 3".
+    comparison = gr.Dataframe(EMPTY_COMPARISON, label="Quick baseline vs fine-tuned (validation)", interactive=False,
                               elem_id="baseline-comparison")
     with gr.Row():
         choice = gr.Radio([("fine-tuned model", TUNED), ("quick baseline", BASELINE)], value=None, interactive=False,
                           label="Model this run uses in Predict, the API and Publish", elem_id="model-choice", scale=1)
         choice_note = gr.Markdown(elem_id="choice-note")
     confusion = gr.Plot(label="Confusion matrix", elem_id="confusion-matrix")
-    per_class = gr.Dataframe(label="Per class", interactive=False)
-    wrong = gr.Dataframe(label="Misclassified validation examples (most confident first)", interactive=False,
-                         wrap=True, max_height=400)
+    per_class = gr.Dataframe(EMPTY_PER_CLASS, label="Per class", interactive=False)
+    wrong = gr.Dataframe(EMPTY_WRONG, label="Misclassified validation examples (most confident first)",
+                         interactive=False, wrap=True, max_height=400)
     shown = gr.State(None)
     timer = gr.Timer(3.0)
 

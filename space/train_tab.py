@@ -18,11 +18,11 @@ from .plain import markdown_text
 from .data_tab import DataTab
 
 MODELS = [("all-MiniLM-L6-v2 (embedded, offline)", "default"),
-          ("BAAI/bge-small-en-v1.5", "BAAI/bge-small-en-v1.5"),
-          ("distilbert-base-uncased", "distilbert-base-uncased"),
-          ("bert-base-uncased", "bert-base-uncased"),
-          ("roberta-base", "roberta-base"),
-          ("microsoft/deberta-v3-small", "microsoft/deberta-v3-small")]
+          ("BAAI/bge-small-en-v1.5 (from the Hub)", "BAAI/bge-small-en-v1.5"),
+          ("distilbert-base-uncased (from the Hub)", "distilbert-base-uncased"),
+          ("bert-base-uncased (from the Hub)", "bert-base-uncased"),
+          ("roberta-base (from the Hub)", "roberta-base"),
+          ("microsoft/deberta-v3-small (from the Hub)", "microsoft/deberta-v3-small")]
 STATE_COLOURS = {"queued": "#6b7280", "running": "#2563eb", "succeeded": "#15803d", "failed": "#b91c1c",
                  "cancelled": "#92400e", "interrupted": "#92400e"}
 

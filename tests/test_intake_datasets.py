@@ -36,4 +36,5 @@ def test_validation_file_and_leakage(shared, tmp_path):
     leaked = tmp_path / "leak.csv"
     leaked.write_text("text,label\n" + "".join(f"sentence number {i},{'a' if i % 2 else 'b'}\n" for i in range(30)))
     report = load_dataset_file(leaked, validation_file=leaked, with_lengths=False).report
-    assert report.leakage["count"] == 30 and any("leakage" in w for w in report.warnings)
+    assert report.leakage["count"] == 30
+    assert any("appear in both train and validation (validation file 'leak.csv')" in w for w in report.warnings)

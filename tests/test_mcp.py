@@ -6,7 +6,8 @@ import json
 from mcp import ClientSession
 from mcp.client.streamable_http import streamablehttp_client
 
-TOOLS = {"validate_dataset", "start_training", "run_status", "cancel_run", "list_runs", "predict", "push_to_hub"}
+TOOLS = {"validate_dataset", "start_training", "run_status", "stop_run", "cancel_run", "list_runs", "predict",
+         "push_to_hub"}
 
 
 async def _session(url, work):

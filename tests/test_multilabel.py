@@ -200,17 +200,39 @@ def test_cli_predict_and_card(full_run, tmp_path):
     assert list(out.columns[:2]) == ["text", "labels"] and len(out.columns) == 2 + len(full_run.labels())
     assert out["text"][1].startswith("'=")  # formula-escaped
     assert "gratitude" in out["labels"][0].split("|")
-    dry = subprocess.run([sys.executable, "-m", "trainer", "push", "--run", str(full_run.dir), "--repo", "me/go",
-                          "--dry-run", "--output", str(tmp_path / "card"), "--model", "tuned"],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert dry.returncode == 0, dry.stderr
-    card = (tmp_path / "card" / "README.md").read_text()
+    def dry_run_card(model: str) -> str:
+        """``trainer push --dry-run``: the card that would be pushed for one of the run's two models."""
+        done = subprocess.run([sys.executable, "-m", "trainer", "push", "--run", str(full_run.dir), "--repo", "me/go",
+                               "--dry-run", "--output", str(tmp_path / model), "--model", model],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return (tmp_path / model / "README.md").read_text()
+
+    card = dry_run_card("tuned")
     assert "multi-label classification" in card and "label_thresholds" in card and "Micro F1" in card
     assert "| label | precision | recall | F1 | support | threshold |" in card and "Confusion matrix" not in card
-    refused = subprocess.run([sys.executable, "-m", "trainer", "push", "--run", str(full_run.dir), "--repo", "me/go",
-                              "--dry-run", "--output", str(tmp_path / "b"), "--model", "baseline"],
-                             capture_output=True, text=True, cwd=ROOT)
-    assert refused.returncode == 2 and "multi-label run is not supported yet" in refused.stderr
+    card = dry_run_card("baseline")
+    assert "library_name: setfit" in card and "label_thresholds.json" in card and "Micro F1" in card
+
+
+def test_baseline_publishes_as_a_one_vs_rest_setfit_model(full_run, test_split, tmp_path):
+    """The quick baseline of a multi-label run loads with SetFit in one line; its scores and the shipped thresholds
+    give exactly the app's label sets."""
+    from setfit import SetFitModel
+
+    from trainer.choice import BASELINE
+    from trainer.predict import BaselineClassifier
+    from trainer.publish import PublishOptions, prepare_folder
+
+    folder = prepare_folder(full_run, PublishOptions(repo_id="alice/go-baseline", model=BASELINE), tmp_path / "up")
+    texts = test_split["text"].head(60).tolist()
+    model = SetFitModel.from_pretrained(str(folder))
+    thresholds = json.loads((folder / "label_thresholds.json").read_text())
+    scores = np.asarray(model.predict_proba(texts))
+    ours = BaselineClassifier(str(full_run.dir)).predict(texts, top_k=1)
+    assert np.allclose(scores, [[r["scores"][label] for label in model.labels] for r in ours], atol=1e-4)
+    sets = [{label for label, score in zip(model.labels, row) if score >= thresholds[label]} for row in scores]
+    assert sets == [set(r["labels"]) for r in ours] and any(sets)
 
 
 def test_label_errors_say_multi_label_is_not_supported(go, tmp_path):

@@ -15,7 +15,8 @@ from hub_standin import StandinServer
 from trainer.config import TrainConfig
 from trainer.data import load_dataset_file
 from trainer.errors import UserError
-from trainer.publish import PublishOptions, create_demo_space, default_repo_id, push
+from trainer.demo_space import create_demo_space
+from trainer.publish import PublishOptions, default_repo_id, push
 from trainer.runs import Run
 from trainer.train import run_training
 

@@ -68,7 +68,7 @@ def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch)
     run = service.start("erin", EXAMPLE, TrainConfig(epochs=50))
     assert run.status()["pid"] == standby.pid
     wait(run, lambda s: training(s) and run.metrics())
-    assert "[training]" in run.path("train.log").read_text()  # the standby's output goes to the run's log
+    assert "→ training" in run.path("train.log").read_text()  # the standby's output goes to the run's log
     assert service.cancel(run.id, "erin")["state"] == "cancelled"
     assert standby.wait(timeout=10) == 130
 

@@ -17,7 +17,19 @@ def usage(repo: str) -> str:
             f"print(labels_of(\"Your text here\"))  # the label set, possibly empty\n```")
 
 
-def results(table, best: dict, other_name: str, other: dict, evaluation: dict) -> str:
+def setfit_usage(repo: str) -> str:
+    """The quick baseline in SetFit format: a score per label from SetFit, the tuned thresholds from the repo."""
+    return (f"```python\nimport json\n\nfrom huggingface_hub import hf_hub_download\nfrom setfit import SetFitModel\n\n"
+            f"model = SetFitModel.from_pretrained(\"{repo}\")  # one-vs-rest head: a probability per label\n"
+            f"thresholds = json.load(open(hf_hub_download(\"{repo}\", \"label_thresholds.json\")))  # tuned on validation\n\n"
+            f"def labels_of(text):\n"
+            f"    scores = model.predict_proba([text])[0]\n"
+            f"    return [label for label, score in zip(model.labels, scores) if score >= thresholds[label]]\n\n"
+            f"print(labels_of(\"Your text here\"))  # the label set, possibly empty\n```")
+
+
+def results(table, best: dict, other_name: str, other: dict, evaluation: dict,
+            thresholds_in: str = "`config.json` (`label_thresholds`)") -> str:
     """Results: this model vs the other of the run, per-label scores with thresholds, and how they were chosen."""
     keys = ("micro_f1", "macro_f1", "samples_f1", "exact_match", "hamming_loss", "macro_ap")
     rows = [["this model", *(best.get(k, float("nan")) for k in keys)],
@@ -33,7 +45,7 @@ def results(table, best: dict, other_name: str, other: dict, evaluation: dict) -
 A text gets every label whose score reaches its **decision threshold**: {how}; labels with fewer than 5
 validation examples{f" ({', '.join(f'`{x}`' for x in fallback[:20])})" if fallback and thresholds.get('mode') != 'global' else ''}
 use the global threshold {thresholds.get('global', 0.5):.2f}, the one that maximised macro-F1 over all labels. The
-thresholds are in `config.json` (`label_thresholds`), so the usage snippet above applies them. Macro AP (average
+thresholds are in {thresholds_in}, so the usage snippet above applies them. Macro AP (average
 precision) does not depend on thresholds.
 
 Per label:

@@ -165,7 +165,8 @@ def cmd_predict(args) -> int:
 
 
 def cmd_push(args) -> int:
-    from .publish import PublishOptions, create_demo_space, prepare_folder, push
+    from .demo_space import create_demo_space
+    from .publish import PublishOptions, prepare_folder, push
     from .runs import Run
 
     run = Run(Path(args.run).resolve())

@@ -20,7 +20,9 @@ def rows_to_drop(report: dict, fix: str) -> list[int]:
     """1-based row numbers of the original table that a fix drops (from the report of that table)."""
     if fix not in FIXES:
         raise UserError(f"Unknown fix {fix!r}; use one of {', '.join(FIXES)}.")
-    return list((report.get("duplicates") or {}).get(FIXES[fix][0]) or [])
+    duplicates = report.get("duplicates") if isinstance(report, dict) else None
+    rows = duplicates.get(FIXES[fix][0]) if isinstance(duplicates, dict) else None
+    return [r for r in rows if isinstance(r, int)] if isinstance(rows, list) else []
 
 
 def without_rows(original: pd.DataFrame, rows: list[int]) -> pd.DataFrame:

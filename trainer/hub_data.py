@@ -26,9 +26,10 @@ def check_hub_dataset_id(dataset_id: object) -> str:
     name = dataset_id.strip()
     from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
 
-    local = any((base / name).exists() for base in (Path.cwd(), PROJECT_ROOT))
-    if (not HUB_ID.match(name) or ".." in name or name.endswith(".") or local
-            or name.lower() in _PACKAGED_DATASETS_MODULES):
+    # The id grammar first: only a string that could be a Hub id reaches the filesystem check (a 1 MB "id" would
+    # make the check itself fail, "file name too long").
+    if (not HUB_ID.match(name) or ".." in name or name.endswith(".") or name.lower() in _PACKAGED_DATASETS_MODULES
+            or any((base / name).exists() for base in (Path.cwd(), PROJECT_ROOT))):
         raise UserError(f"{name[:100]!r} is not a Hugging Face Hub dataset id. Type an id such as "
                         f"'cornell-movie-review-data/rotten_tomatoes' (letters, digits, '-', '_', '.', one '/'); "
                         f"to use a file, upload it instead.")

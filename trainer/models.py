@@ -82,8 +82,9 @@ def load_tokenizer(name_or_path: str | None):
         return AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)
     except OSError as exc:
         raise UserError(
-            f"Could not load model {name_or_path!r}: it is not a local folder and the Hugging Face Hub "
-            f"could not provide it ({str(exc).splitlines()[0]}). Use the embedded default model or a local path."
+            f"Could not load model {name_or_path!r}: the Hugging Face Hub could not provide it "
+            f"({str(exc).splitlines()[0]}). Check the id and this machine's connection to the Hub, or use the "
+            f"embedded default model (it works offline); the command line also accepts a local folder."
         ) from exc
 
 

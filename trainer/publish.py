@@ -124,7 +124,9 @@ def model_card(run: Run, options: PublishOptions):
     confusion = [[labels[i], *row] for i, row in enumerate(evaluation.get("confusion") or [])]
     sizes = report.get("split_sizes") or {}
     repo = options.repo_id
-    if is_baseline:
+    if is_baseline and multi:
+        usage = multi_card.setfit_usage(repo)
+    elif is_baseline:
         usage = (f"```python\nfrom setfit import SetFitModel\n\nmodel = SetFitModel.from_pretrained(\"{repo}\")\n"
                  f"print(model.predict([\"Your text here\"]))        # label names\n"
                  f"print(model.predict_proba([\"Your text here\"]))  # one probability per label, in the order above\n```")
@@ -170,7 +172,9 @@ def model_card(run: Run, options: PublishOptions):
     other = tuned if is_baseline else baseline
     rows = [["this model", best.get("accuracy", float("nan")), best.get("macro_f1", float("nan"))],
             [other_name, other.get("accuracy", float("nan")), other.get("macro_f1", float("nan"))]]
-    results = (multi_card.results(_markdown_table, best, other_name + " (one-vs-rest)", other, evaluation) if multi
+    results = (multi_card.results(_markdown_table, best, other_name + (" (one-vs-rest)" if not is_baseline else ""),
+                                  other, evaluation, "`label_thresholds.json`" if is_baseline else
+                                  "`config.json` (`label_thresholds`)") if multi
                else f"""{_markdown_table(['model', 'accuracy', 'macro-F1'], rows)}
 
 Per class:
@@ -228,9 +232,6 @@ def prepare_folder(run: Run, options: PublishOptions, folder: Path) -> Path:
         raise UserError(f"Run {run.id} has not finished successfully ({run.status().get('state')}); "
                         f"only finished runs can be published.")
     if published_model(run, options) == BASELINE:
-        if task_of(run.config()).name == "multi":
-            raise UserError("Publishing the quick baseline of a multi-label run is not supported yet (SetFit's "
-                            "one-vs-rest head is not written): publish the fine-tuned model (model choice 'tuned').")
         if not run.path("baseline/evaluation.json").exists():
             raise UserError(f"Run {run.id} was trained by an earlier version of ClassiTune that did not keep its quick "
                             f"baseline's per-class scores: publish its fine-tuned model, or train it again.")
@@ -331,71 +332,3 @@ def push(run: Run, options: PublishOptions, token: str | None, endpoint: str | N
         except Exception as exc:
             raise _hub_error(exc, options.repo_id) from exc
     return {"url": str(url), "commit": info.oid, "repo_id": options.repo_id}
-
-
-DEMO_APP = '''import gradio as gr
-{loader}
-
-gr.Interface(classify, gr.Textbox(label="Text", lines=3), gr.Label(label="Prediction", num_top_classes=5),
-             title="{title}", description="Text classifier [{model}](https://huggingface.co/{model}), "
-             "trained with ClassiTune.").launch()
-'''
-
-PIPELINE_LOADER = '''from transformers import pipeline
-
-classifier = pipeline("text-classification", model="{model}", top_k=None)
-thresholds = getattr(classifier.model.config, "label_thresholds", None)  # multi-label: tuned per label
-
-
-def classify(text):
-    if not text.strip():
-        return {{}}
-    scores = {{r["label"]: r["score"] for r in classifier(text, truncation=True)[0]}}
-    if thresholds:  # multi-label: the predicted label set, every label at or over its threshold
-        return {{k: v for k, v in scores.items() if v >= thresholds[k]}} or {{"(no label)": 0.0}}
-    return scores
-'''
-
-SETFIT_LOADER = '''from setfit import SetFitModel
-
-model = SetFitModel.from_pretrained("{model}")
-
-
-def classify(text):
-    return dict(zip(model.labels, map(float, model.predict_proba([text])[0]))) if text.strip() else {{}}
-'''
-
-
-def demo_space_files(model_repo: str, setfit: bool = False) -> dict[str, str]:
-    """A minimal Gradio Space that serves the pushed model (a SetFit-format baseline loads with SetFit)."""
-    title = model_repo.split("/")[-1]
-    readme = (f"---\ntitle: {title[:30]}\nemoji: 🏷️\ncolorFrom: indigo\ncolorTo: green\nsdk: gradio\n"
-              f"sdk_version: 6.31.0\npython_version: \"3.11\"\napp_file: app.py\nmodels:\n  - {model_repo}\n---\n\n"
-              f"# {title}\n\nTry [{model_repo}](https://huggingface.co/{model_repo}): type a text, get its label.\n")
-    loader = (SETFIT_LOADER if setfit else PIPELINE_LOADER).format(model=model_repo)
-    requirements = "transformers==5.23.0\ntorch==2.13.0\n" + (
-        "setfit==1.2.0\nsentence-transformers==6.2.0\nscikit-learn==1.9.1\n" if setfit else "")  # the head's pickle
-    return {"app.py": DEMO_APP.format(loader=loader, model=model_repo, title=title),
-            "requirements.txt": requirements, "README.md": readme}
-
-
-def create_demo_space(model_repo: str, token: str | None, space_id: str | None = None,
-                      endpoint: str | None = None, private: bool = False) -> dict:
-    """Push the demo Space for an already pushed model; return its URL."""
-    from huggingface_hub import CommitOperationAdd
-
-    space_id = space_id or f"{model_repo}-demo"
-    PublishOptions(repo_id=space_id).validate()
-    api = _api(token, endpoint)
-    try:
-        _check_namespace(api, space_id)
-        setfit = api.file_exists(model_repo, "config_setfit.json")  # a quick baseline published in SetFit format
-        url = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
-        files = demo_space_files(model_repo, setfit)
-        operations = [CommitOperationAdd(name, content.encode()) for name, content in files.items()]
-        api.create_commit(space_id, operations, commit_message="Demo app from ClassiTune", repo_type="space")
-    except UserError:
-        raise
-    except Exception as exc:
-        raise _hub_error(exc, space_id) from None
-    return {"url": str(url), "space_id": space_id}

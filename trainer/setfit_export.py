@@ -23,10 +23,36 @@ from .models import resolve_model
 from .runs import Run
 
 
+def _binary(coef: np.ndarray, intercept: float):
+    """A fitted-looking binary ``LogisticRegression``: sigmoid(coef . x + intercept)."""
+    from sklearn.linear_model import LogisticRegression
+
+    head = LogisticRegression()
+    head.coef_, head.intercept_, head.classes_ = coef[None, :], np.array([intercept]), np.arange(2)
+    head.n_features_in_, head.n_iter_ = coef.shape[0], np.array([0])
+    return head
+
+
+def one_vs_rest_head(baseline: Baseline):
+    """Multi-label: SetFit's one-vs-rest head (``multi_target_strategy="one-vs-rest"``), one binary logistic
+    regression per label, whose ``predict_proba`` equals the baseline's sigmoid scores."""
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import LabelBinarizer
+
+    n_labels, dim = baseline.coef.shape
+    head = OneVsRestClassifier(_binary(baseline.coef[0], 0.0))
+    head.estimators_ = [_binary(baseline.coef[i], float(baseline.intercept[i])) for i in range(n_labels)]
+    head.label_binarizer_ = LabelBinarizer(sparse_output=True).fit(np.eye(n_labels, dtype=int))
+    head.n_features_in_ = dim
+    return head
+
+
 def sklearn_head(baseline: Baseline):
     """A fitted-looking ``LogisticRegression`` whose ``predict_proba`` equals the baseline's probabilities."""
     from sklearn.linear_model import LogisticRegression
 
+    if baseline.task == "multi":
+        return one_vs_rest_head(baseline)
     head = LogisticRegression()
     n_labels, dim = baseline.coef.shape
     if n_labels == 2:  # sklearn's binary form: one row, sigmoid of (w1 - w0) x + (b1 - b0) == softmax of the two rows
@@ -61,7 +87,10 @@ def write_setfit_folder(run: Run, folder: Path) -> Path:
          "pooling_mode_mean_sqrt_len_tokens": False}, indent=2))
     (folder / "sentence_bert_config.json").write_text(json.dumps(
         {"max_seq_length": baseline.max_length, "do_lower_case": False}, indent=2))
-    (folder / "config_setfit.json").write_text(json.dumps(
-        {"labels": run.labels(), "normalize_embeddings": False}, indent=2))
+    setfit_config = {"labels": run.labels(), "normalize_embeddings": False}
+    if baseline.task == "multi":  # SetFit returns a score per label; the tuned thresholds travel beside the head
+        setfit_config["multi_target_strategy"] = "one-vs-rest"
+        (folder / "label_thresholds.json").write_text(json.dumps((baseline.thresholds or {})["per_label"], indent=2))
+    (folder / "config_setfit.json").write_text(json.dumps(setfit_config, indent=2))
     joblib.dump(sklearn_head(baseline), folder / "model_head.pkl")
     return folder
