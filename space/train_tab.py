@@ -177,7 +177,7 @@ def activity_html(lines: list[str]) -> str:
 
 def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     gr.Markdown(f"**Hardware**: {html.escape(service().hardware.get('description', 'unknown'))}", elem_id="hardware")
-    summary = gr.Markdown(elem_id="train-summary")
+    summary = gr.Markdown(summary_markdown(None, "", TrainConfig()), elem_id="train-summary")
     with gr.Row():
         model = gr.Dropdown(MODELS, value="default", label="Model (or type a Hub id: needs the Hub)",
                             allow_custom_value=True, scale=2, min_width=320)  # a line of its own on a phone

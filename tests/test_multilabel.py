@@ -225,7 +225,7 @@ def test_baseline_publishes_as_a_one_vs_rest_setfit_model(full_run, test_split, 
     from trainer.publish import PublishOptions, prepare_folder
 
     folder = prepare_folder(full_run, PublishOptions(repo_id="alice/go-baseline", model=BASELINE), tmp_path / "up")
-    texts = test_split["text"].head(60).tolist()
+    texts = test_split[0][:60]
     model = SetFitModel.from_pretrained(str(folder))
     thresholds = json.loads((folder / "label_thresholds.json").read_text())
     scores = np.asarray(model.predict_proba(texts))

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 import os
 import re
 import subprocess
@@ -114,18 +115,24 @@ def test_cli_train_user_errors_exit_2(args, message, tmp_path):
 
 
 def test_accelerate_two_processes(tmp_path):
-    """Data-parallel over 2 CPU processes with ``accelerate launch``; only the main process writes the run."""
+    """Data-parallel over 2 CPU processes with ``accelerate launch``; only the main process writes the run; the
+    class-weighted loss is the same size as in one process (a random head's first loss is about ln(6) for 6
+    classes, whatever the batch; it was twice that under 2 processes)."""
     from transformers import pipeline
 
     out = tmp_path / "ddp"
     result = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                              "-m", "trainer", "train", "--data", str(ROOT / "assets" / "banking77_sample.csv"),
-                             "--output", str(out), "--epochs", "1", "--evals-per-epoch", "1"],
+                             "--output", str(out), "--epochs", "1", "--evals-per-epoch", "1", "--class-weights", "on",
+                             "--head-init", "random"],
                             capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     status = json.loads((out / "status.json").read_text())
     assert status["state"] == "succeeded" and status["config_resolved"]["world_size"] == 2
+    assert status["config_resolved"]["class_weights"] is True
+    first = next(e for e in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if e["type"] == "train")
+    assert first["step"] == 1 and abs(first["loss"] - math.log(6)) < 0.35, first
     assert result.stdout.count("run directory:") == 1
     labels = json.loads((out / "labels.json").read_text())
     assert pipeline("text-classification", model=str(out / "model"))("where is my card?")[0]["label"] in labels

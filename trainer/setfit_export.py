@@ -34,8 +34,8 @@ def _binary(coef: np.ndarray, intercept: float):
 
 
 def one_vs_rest_head(baseline: Baseline):
-    """Multi-label: SetFit's one-vs-rest head (``multi_target_strategy="one-vs-rest"``), one binary logistic
-    regression per label, whose ``predict_proba`` equals the baseline's sigmoid scores."""
+    """Multi-label: SetFit's one-vs-rest head (what ``multi_target_strategy="one-vs-rest"`` trains), one binary
+    logistic regression per label, whose ``predict_proba`` equals the baseline's sigmoid scores."""
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.preprocessing import LabelBinarizer
 
@@ -88,8 +88,8 @@ def write_setfit_folder(run: Run, folder: Path) -> Path:
     (folder / "sentence_bert_config.json").write_text(json.dumps(
         {"max_seq_length": baseline.max_length, "do_lower_case": False}, indent=2))
     setfit_config = {"labels": run.labels(), "normalize_embeddings": False}
-    if baseline.task == "multi":  # SetFit returns a score per label; the tuned thresholds travel beside the head
-        setfit_config["multi_target_strategy"] = "one-vs-rest"
+    if baseline.task == "multi":  # the one-vs-rest head gives a score per label; the tuned thresholds travel beside it
+        # (no "multi_target_strategy" key: SetFit passes its own, and the pickled head already is one-vs-rest)
         (folder / "label_thresholds.json").write_text(json.dumps((baseline.thresholds or {})["per_label"], indent=2))
     (folder / "config_setfit.json").write_text(json.dumps(setfit_config, indent=2))
     joblib.dump(sklearn_head(baseline), folder / "model_head.pkl")

@@ -346,7 +346,13 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         dataloader_num_workers=0, ddp_find_unused_parameters=False)
 
     def weighted_loss(outputs, labels_, num_items_in_batch=None):
-        return task.loss(outputs.logits, labels_, weights)
+        """The task's weighted loss, a mean over this process's batch. Given ``num_items_in_batch``, Trainer
+        multiplies a custom loss by the number of processes (it expects a sum over the global count, which DDP's
+        gradient averaging divides back): undone here, or N processes train on an N times larger loss."""
+        loss = task.loss(outputs.logits, labels_, weights)
+        if num_items_in_batch is not None and args.average_tokens_across_devices and world_size() > 1:
+            loss = loss / world_size()
+        return loss
 
     def compute_metrics(prediction):
         """At the thresholds tuned on this evaluation (multi-label), so the best checkpoint is chosen as it is used."""
