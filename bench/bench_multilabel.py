@@ -37,7 +37,7 @@ def scores_of(truth: np.ndarray, predicted: np.ndarray) -> dict:
             "micro_f1": float(f1_score(truth, predicted, average="micro", zero_division=0))}
 
 
-def threshold_modes(classifier, folder: Path, test_texts: list[str], test_truth: np.ndarray, labels: list[str]) -> dict:
+def threshold_modes(classifier, validation_file: Path, test_texts: list[str], test_truth: np.ndarray, labels: list[str]) -> dict:
     """The same fine-tuned model on the test split with thresholds tuned on validation per label and globally."""
     from trainer.label_sets import indicator_matrix
     from trainer.tasks import get_task
@@ -46,7 +46,7 @@ def threshold_modes(classifier, folder: Path, test_texts: list[str], test_truth:
         rows = [r for start in range(0, len(texts), 2000) for r in classifier.predict(texts[start:start + 2000])]
         return np.array([[r["scores"][label] for label in labels] for r in rows])
 
-    validation = pd.read_csv(folder / "validation.csv")
+    validation = pd.read_csv(validation_file)
     sets = validation["labels"].fillna("").map(lambda cell: tuple(p.strip() for p in str(cell).split(",") if p.strip()))
     truth = indicator_matrix(sets, labels)
     val_scores, test_scores, task = score_matrix(validation["text"].astype(str).tolist()), score_matrix(test_texts), get_task("multi")
@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", help="run directory (default: a temporary one)")
     parser.add_argument("--class-weights", default="auto", help="auto (positive-class weights when imbalanced) or off")
+    parser.add_argument("--validation-rows", type=int, default=0, help="a seeded sample of the validation split")
     args = parser.parse_args()
 
     from trainer.label_sets import indicator_matrix
@@ -74,9 +75,13 @@ def main() -> None:
     test = pd.read_csv(folder / "test.csv")
     work = Path(tempfile.mkdtemp(prefix="bench-ml-"))
     train.to_csv(work / "train.csv", index=False)
+    validation = pd.read_csv(folder / "validation.csv")
+    if args.validation_rows:
+        validation = validation.sample(n=args.validation_rows, random_state=args.seed)
+    validation.to_csv(work / "validation.csv", index=False)
     run_dir = Path(args.output) if args.output else work / "run"
     command = [sys.executable, "-m", "trainer", "train", "--data", str(work / "train.csv"), "--validation-file",
-               str(folder / "validation.csv"), "--output", str(run_dir), "--method", args.method,
+               str(work / "validation.csv"), "--output", str(run_dir), "--method", args.method,
                "--seed", str(args.seed), "--class-weights", args.class_weights] + (
                    ["--epochs", args.epochs] if args.epochs else [])
     started = time.time()
@@ -92,7 +97,7 @@ def main() -> None:
         return indicator_matrix([r["labels"] for r in rows], labels) > 0.5
 
     tuned, baseline = predicted_by(Classifier(str(run_dir / "model"))), predicted_by(BaselineClassifier(str(run_dir)))
-    by_mode = threshold_modes(Classifier(str(run_dir / "model")), folder, texts, truth, labels)
+    by_mode = threshold_modes(Classifier(str(run_dir / "model")), work / "validation.csv", texts, truth, labels)
     top = np.zeros_like(truth)
     top[:, int(indicator_matrix(train["labels"].fillna("").map(
         lambda cell: tuple(p.strip() for p in str(cell).split(","))), labels).sum(0).argmax())] = True

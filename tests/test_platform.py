@@ -29,13 +29,13 @@ def test_bf16_only_where_the_gpu_has_it_natively(monkeypatch, name, capability, 
 
 def test_a_resumed_run_reports_the_speed_of_its_own_steps(monkeypatch):
     """Resumed at step 100 of 200: 10 steps in 2 s is 5 steps/s (ETA 18 s), not 110 steps' worth of speed."""
-    from trainer import train
+    from trainer import run_progress
 
     clock = [1000.0]
-    monkeypatch.setattr(train.time, "time", lambda: clock[0])
+    monkeypatch.setattr(run_progress.time, "time", lambda: clock[0])
     events, progress = [], []
     reporter = SimpleNamespace(event=events.append, progress=lambda p, force=False: progress.append(p))
-    callback = train._make_callback(reporter, batch=16, started=900.0)
+    callback = run_progress.make_callback(reporter, batch=16, started=900.0)
     state = SimpleNamespace(global_step=100, max_steps=200, epoch=1.0)
     callback.on_train_begin(None, state, None)
     clock[0], state.global_step = 1002.0, 110

@@ -87,7 +87,8 @@ def cmd_train(args) -> int:
     from .data import load_dataset_file
     from .label_sets import resolve_labels
     from .runs import Run, RunStore, write_json_atomic
-    from .train import is_main_process, run_training
+    from .run_progress import is_main_process
+    from .train import run_training
 
     data = args.data or _single_file(os.environ.get("SM_CHANNEL_TRAIN"))
     if not data:

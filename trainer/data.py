@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import label_sets
 from .columns import MAX_CLASSES, as_label, as_text, check_column, detect_columns, label_order
+from .duplicates import find_duplicates, split_keeping_copies_together
 from .errors import UserError
 from .label_sets import LabelFormat
 from .reading import IntakeLimits, read_table
@@ -27,7 +28,6 @@ __all__ = ["Intake", "IntakeLimits", "Report", "detect_columns", "length_stats",
 SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                "val": "validation", "dev": "validation", "eval": "validation", "test": "test"}
 EXAMPLES_SHOWN = 10
-MAX_LISTED = 1000  # conflicting texts listed in the report (their row numbers are all kept)
 
 
 @dataclass
@@ -161,37 +161,6 @@ def _stratified_split(clean: pd.DataFrame, fraction: float, seed: int) -> tuple[
     return clean.loc[sorted(train_idx)], clean.loc[sorted(val_idx)], too_small
 
 
-def _shown(label) -> str:
-    """A label (or a label set) as a person reads it."""
-    return ", ".join(label) or "(no label)" if isinstance(label, tuple) else str(label)
-
-
-def _duplicates(clean: pd.DataFrame) -> dict:
-    """Exact copies of a text, and texts given different labels; with source row numbers, so the Data tab can
-    list them and drop them on request (data_fixes.py)."""
-    key = clean["text"]
-    dup_mask = key.duplicated(keep="first")
-    conflicts = []
-    copies = clean[key.duplicated(keep=False)]
-    for text, group in copies.groupby("text", sort=False):
-        labels = sorted({_shown(label) for label in group["label_name"]})
-        if len(labels) > 1:
-            conflicts.append({"text": text, "labels": labels, "rows": group["row"].astype(int).tolist()})
-    return {"duplicate_texts": int(dup_mask.sum()), "duplicate_rows": clean["row"][dup_mask].astype(int).tolist(),
-            "conflicting_labels": len(conflicts), "conflict_rows": sorted(r for c in conflicts for r in c["rows"]),
-            "conflicts": conflicts[:MAX_LISTED]}
-
-
-def _split_keeping_copies_together(split, clean: pd.DataFrame, fraction: float, seed: int):
-    """The app's own split never puts one text in both splits: a validation row whose text is also in train
-    measures memory, not generalisation, so such rows go to train (unless that would empty validation)."""
-    train, validation, too_small = split(clean, fraction, seed)
-    seen = validation["text"].isin(set(train["text"]))
-    if seen.any() and not seen.all():
-        train, validation = pd.concat([train, validation[seen]]).sort_index(), validation[~seen]
-    return train, validation, too_small
-
-
 def _clip(text: str, limit: int) -> str:
     """At most ``limit`` characters, cut at a word boundary."""
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
@@ -293,7 +262,7 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     clean, dropped = _clean(df, text_col, _labels_of(df, label_col, fmt, info.name), label_desc, info.name)
     split_col = next((c for c in df.columns if c.lower() == "split" and c != text_col and c not in label_cols), None)
     def split(frame: pd.DataFrame, fraction: float, seed: int):
-        return _split_keeping_copies_together(_stratified_split if not multi else label_sets.stratified_split,
+        return split_keeping_copies_together(_stratified_split if not multi else label_sets.stratified_split,
                                               frame, fraction, seed)
 
     test = None
@@ -357,7 +326,7 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     if test is not None:
         test = (test.assign(label_name=test["label_name"].map(lambda s: tuple(n for n in s if n in label_ids)))
                 if multi else test[test["label_name"].isin(labels)])
-    duplicates = _duplicates(clean)
+    duplicates = find_duplicates(clean)
     leaked = set(train["text"]) & set(validation["text"])
     class_counts, counts = _class_counts(train, validation, labels, multi)
     present = counts[counts > 0]

@@ -21,69 +21,21 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .activity import event_line, phase_line
 from .choice import recommend
 from .config import TrainConfig
 from .errors import UserError
 from .hardware import Hardware, detect, precision_for
 from .mean_pooling import add_mean_pooling_layer, layer_name, trained_for_mean_pooling
 from .models import display_name, model_max_length, resolve_model
+from .run_progress import Reporter, make_callback, world_size
 from .runs import STOP_REQUEST, Run, RunStore, this_process, write_json_atomic
 from .schedule import Schedule, plan
 from .tasks import task_of
-from .tasks.single_label import SingleLabel
 from .warm_start import head_layer, warm_start
 
 
 class RunCancelled(BaseException):
     """Raised (from a signal handler or Ctrl-C) to stop a run; BaseException so no ``except Exception`` hides it."""
-
-
-def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
-
-
-def world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-class Reporter:
-    """Writes a run's status (and registry row) from the main process only; prints progress lines."""
-
-    def __init__(self, run: Run, store: RunStore | None, echo: bool):
-        self.run, self.store, self.echo = run, store, echo and is_main_process()
-        self.main = is_main_process()
-        self._last_write = 0.0
-
-    def state(self, state: str, **changes) -> None:
-        if not self.main:
-            return
-        if self.store:
-            self.store.set_state(self.run, state, **changes)
-        else:
-            self.run.update_status(state=state, **changes)
-
-    def phase(self, phase: str) -> None:
-        if self.main:
-            self.run.update_status(phase=phase)
-        self.say(phase_line(phase))
-
-    def progress(self, progress: dict, force: bool = False) -> None:
-        now = time.time()
-        if self.main and (force or now - self._last_write >= 1.0):
-            self._last_write = now
-            self.run.update_status(progress=progress)
-
-    def event(self, event: dict) -> None:
-        if self.main:
-            self.run.append_metrics(event)
-        self.say(event_line(event))
-
-    def say(self, line: str) -> None:
-        if self.main:
-            self.run.append_activity(line)
-        if self.echo:
-            print(line, flush=True)
 
 
 def _tokenize(tokenizer, frame: pd.DataFrame, max_length: int, targets: np.ndarray):
@@ -164,70 +116,6 @@ def _latest_checkpoint(run: Run) -> Path | None:
     # A worker killed mid-save leaves a checkpoint without trainer_state.json (written last): skip it.
     complete = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").exists()]
     return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
-
-
-def _make_callback(reporter: Reporter, batch: int, started: float,
-                   eval_keys: tuple[str, ...] = SingleLabel.eval_keys):
-    from transformers import TrainerCallback
-
-    class RunCallback(TrainerCallback):
-        """Turns the Trainer's log events into metrics.jsonl lines and live progress.
-
-        Speed and ETA count only the steps this process trained since ``on_train_begin``: a resumed run starts at
-        its checkpoint's step, and dividing all steps by this process's time would inflate both.
-        """
-
-        first_step, begun = 0, started
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            self.first_step, self.begun = state.global_step, time.time()
-
-        def _rate(self, state) -> tuple[int, float]:
-            """(steps trained by this process, seconds it has trained)."""
-            return state.global_step - self.first_step, max(time.time() - self.begun, 1e-6)
-
-        def _timing(self, state) -> dict:
-            steps, seconds = self._rate(state)
-            eta = seconds / steps * (state.max_steps - state.global_step) if steps > 0 else None
-            return {"step": state.global_step, "max_steps": state.max_steps, "epoch": round(state.epoch or 0.0, 4),
-                    "elapsed_s": round(time.time() - started, 2), "eta_s": None if eta is None else round(eta, 1)}
-
-        def on_step_end(self, args, state, control, **kwargs):
-            reporter.progress(self._timing(state))
-            if _stop_requested(reporter.run, args.device):  # "stop and keep": evaluate and save this step, then end
-                control.should_training_stop = control.should_evaluate = control.should_save = True
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            logs = dict(logs or {})
-            timing = self._timing(state)
-            if "train_runtime" in logs:
-                event = {"type": "summary", **timing, "train_runtime_s": logs.get("train_runtime"),
-                         "train_loss": logs.get("train_loss"),
-                         "samples_per_second": logs.get("train_samples_per_second")}
-            elif any(k.startswith("eval_") for k in logs):
-                event = {"type": "eval", **timing, "eval_loss": logs.get("eval_loss")}
-                for key in eval_keys:
-                    event[key] = logs.get(f"eval_{key}")
-            else:
-                steps, seconds = self._rate(state)
-                event = {"type": "train", **timing, "loss": logs.get("loss"), "learning_rate": logs.get("learning_rate"),
-                         "grad_norm": logs.get("grad_norm"),
-                         "samples_per_second": round(steps * batch * world_size() / seconds, 1)}
-            reporter.event({k: v for k, v in event.items() if v is not None})
-            reporter.progress(timing, force=True)
-
-    return RunCallback()
-
-
-def _stop_requested(run: Run, device) -> bool:
-    """The user asked to stop and keep the best model so far; every process stops at the same step (rank 0 decides:
-    a process that stopped alone would leave the others waiting for it in the next all-reduce)."""
-    asked = run.path(STOP_REQUEST).exists()
-    if world_size() > 1 and torch.distributed.is_initialized():
-        flag = torch.tensor([1.0 if asked else 0.0], device=device)
-        torch.distributed.broadcast(flag, src=0)
-        asked = bool(flag.item())
-    return asked
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -361,7 +249,7 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
 
     from transformers import DataCollatorWithPadding, PrinterCallback
 
-    callbacks = [_make_callback(reporter, batch, started, task.eval_keys)]
+    callbacks = [make_callback(reporter, batch, started, task.eval_keys)]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     optimizer = _optimizer(model, schedule, config.weight_decay, head[0] if head else None)
