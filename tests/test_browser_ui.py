@@ -194,9 +194,16 @@ def test_phone_every_tab_and_control_in_reach(page):
                            timeout=30000)
     for elem_id in ("your-runs", "run-id"):
         assert page.locator(f"#{elem_id}").bounding_box()["width"] >= 300, elem_id
+    # 3, 4, 8 at this width too: the plan, the run's activity (in words) and the run buttons, none cut off
+    for elem_id in ("train-summary", "activity-lines", "start-training", "stop-training", "cancel-training",
+                    "resume-training", "run-progress"):
+        assert within_width(page, page.locator(f"#{elem_id}")), elem_id
+    assert page.locator("#activity-lines").inner_text().splitlines()[-1].startswith("✗ cancelled")
     shot(page, "train-phone")
-    tab(page, "Metrics")
+    tab(page, "Metrics")  # 6, 7 at this width: the charts of the last run, inside the screen
     page.locator("#quality-chart .js-plotly-plot").wait_for(timeout=30000)
+    for elem_id in ("metric-runs", "quality-chart", "loss-chart"):
+        assert within_width(page, page.locator(f"#{elem_id}")), elem_id
     shot(page, "metrics-phone")
     page.set_viewport_size(LAPTOP)
 
