@@ -173,8 +173,6 @@ def activity_html(lines: list[str]) -> str:
     return f"<div class='activity' id='activity-lines'>{body}</div>"
 
 
-
-
 def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     gr.Markdown(f"**Hardware**: {html.escape(service().hardware.get('description', 'unknown'))}", elem_id="hardware")
     summary = gr.Markdown(summary_markdown(None, "", TrainConfig()), elem_id="train-summary")
@@ -239,6 +237,8 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
             return summary_markdown(report if path else None, owner_key(browser, profile, request), config)
         except UserError as exc:
             return f"⚠️ {markdown_text(str(exc))}"
+        except (AttributeError, KeyError, TypeError):  # not a report of ours (a script can send anything)
+            return summary_markdown(None, "", config)
 
     @shown_errors(2)
     def on_start(path, browser, *values, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
