@@ -209,7 +209,8 @@ class Service:
         history = []
         for row in self.store.list(owner)[:20]:
             try:
-                history.append({**self.store.get(row["id"]).status(), "config": self.store.get(row["id"]).config()})
+                run = self.store.get(row["id"])
+                history.append({**run.status(), "config": run.config()})
             except (UserError, OSError, ValueError):
                 continue
         sizes = report.get("split_sizes") or {}

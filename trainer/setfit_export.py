@@ -53,16 +53,12 @@ def sklearn_head(baseline: Baseline):
 
     if baseline.task == "multi":
         return one_vs_rest_head(baseline)
-    head = LogisticRegression()
     n_labels, dim = baseline.coef.shape
     if n_labels == 2:  # sklearn's binary form: one row, sigmoid of (w1 - w0) x + (b1 - b0) == softmax of the two rows
-        head.coef_ = (baseline.coef[1] - baseline.coef[0])[None, :]
-        head.intercept_ = np.array([baseline.intercept[1] - baseline.intercept[0]])
-    else:
-        head.coef_, head.intercept_ = baseline.coef.copy(), baseline.intercept.copy()
-    head.classes_ = np.arange(n_labels)
-    head.n_features_in_ = dim
-    head.n_iter_ = np.array([0])
+        return _binary(baseline.coef[1] - baseline.coef[0], float(baseline.intercept[1] - baseline.intercept[0]))
+    head = LogisticRegression()
+    head.coef_, head.intercept_ = baseline.coef.copy(), baseline.intercept.copy()
+    head.classes_, head.n_features_in_, head.n_iter_ = np.arange(n_labels), dim, np.array([0])
     return head
 
 
