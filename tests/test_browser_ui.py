@@ -271,8 +271,10 @@ def test_multi_label_path_in_the_browser(page):
     page.wait_for_function(f"{figure.format('quality')}?.data?.length > 0", timeout=30000)
     quality = page.evaluate(f"{figure.format('quality')}.data.map(t => [t.name, t.line.color])")
     loss = page.evaluate(f"{figure.format('loss')}.data.map(t => [t.name, t.line.color])")
-    assert all("go_emotions_sample.csv · MiniLM" in name for name, _ in quality), quality
-    assert {c for n, c in quality} == {c for n, c in loss} and len({c for n, c in quality}) == 1
+    mine = "go_emotions_sample.csv · MiniLM"
+    assert any(mine in name for name, _ in quality), quality
+    assert {c for n, c in quality if mine in n} == {c for n, c in loss if mine in n}  # one colour per run ...
+    assert len({c for n, c in quality if mine in n}) == 1  # ... in every chart (other runs may be plotted too)
     y_range = page.evaluate(f"{figure.format('quality')}._fullLayout.yaxis.range")
     assert y_range != [0, 1]  # the axis fits the values
     shot(page, "metrics-multi-label")
