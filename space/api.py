@@ -56,20 +56,25 @@ def validate_dataset(file: str, text_column: str = "", label_column: str = "", s
 
 
 @user_errors
-def find_label_errors(file: str, text_column: str = "", label_column: str = "") -> dict:
+def find_label_errors(file: str, text_column: str = "", label_column: str = "", settings: dict | None = None) -> dict:
     """Rank a dataset's rows by how likely their given label is wrong (a ranking to review, not a verdict).
 
     Args:
         file: a CSV, TSV, JSON Lines or Parquet file.
         text_column: the text column; empty to detect it.
         label_column: the label column; empty to detect it.
+        settings: optional label settings, as in validate_dataset ({"task": "multi", "label_delimiter": ";"}).
     Returns:
-        flagged (about how many rows look mislabeled), checked, total, note, and rows (the 200 most suspicious:
-        row number in the file, text, given_label, suggested_label, score, flagged).
+        task, flagged (about how many rows look mislabeled), checked, total, note; rows (the 200 most suspicious:
+        row number in the file, text, given_label, suggested_label, score, flagged; multi-label rows add change,
+        given_labels, suggested_labels); near_duplicates (pairs of near-identical texts with different labels:
+        row, other_row, text, other_text, label, other_label, similarity).
     """
     if not file:
         raise UserError("No file was sent.")
-    return service().label_errors(file, text_column, label_column).to_dict()
+    if settings is not None and not isinstance(settings, dict):
+        raise UserError("settings must be a JSON object such as {\"task\": \"multi\"}.")
+    return service().label_errors(file, text_column, label_column, labels=LabelOptions.from_settings(settings)).to_dict()
 
 
 @user_errors
@@ -232,7 +237,7 @@ def build() -> None:
         trigger = gr.Button(visible=False)
     endpoints = [
         (validate_dataset, [file, text_column, label_column, settings], report),
-        (find_label_errors, [file, text_column, label_column], report),
+        (find_label_errors, [file, text_column, label_column, settings], report),
         (start_training, [file, text_column, label_column, settings], new_run),
         (run_status, [run_id], status),
         (cancel_run, [run_id], status),

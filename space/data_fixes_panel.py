@@ -12,7 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from trainer.data import read_table
-from trainer.data_fixes import rows_to_drop, without_rows, write_like
+from trainer.data_fixes import FIXES, rows_to_drop, without_rows, write_like
 from trainer.errors import UserError
 
 from . import scratch
@@ -67,7 +67,7 @@ def build(path: gr.State, report: gr.JSON, upload: gr.File) -> None:
                 raise UserError("Upload a dataset first; its report lists what can be fixed.")
             rows = rows_to_drop(current_report, kind)
             original, _, _ = read_table(current)
-            new_path = write_like(without_rows(original, rows), Path(current), scratch.new_folder("fixed"), kind)
+            new_path = write_like(without_rows(original, rows), Path(current), scratch.new_folder("fixed"), FIXES[kind][1])
             shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
             done = (f"Dropped {len(rows):,} rows (rows {shown}) into a new file, "
                     f"{markdown_text(new_path.name)}; your file is unchanged. The report above is of the new file.")

@@ -179,7 +179,7 @@ def build() -> DataTab:
                   [preview, text_column, label_column, path, label_columns, *outputs], **private)
     example.click(lambda: str(EXAMPLE), None, upload, **private)
     hub_button.click(load_hub_dataset, [hub_id, hub_split], [upload, error], **private)
-    label_errors_panel.build(path, text_column, label_column, upload)
+    label_errors_panel.build(path, text_column, label_column, upload, [task, label_delimiter, label_columns])
     checked = [path, text_column, label_column, task, label_delimiter, label_columns]
     check.click(validate, checked, outputs, **private)
     task.input(validate, checked, outputs, **private)

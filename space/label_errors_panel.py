@@ -13,8 +13,10 @@ import gradio as gr
 import pandas as pd
 
 from trainer.data import read_table
+from trainer.data_fixes import write_like
 from trainer.errors import UserError
 from trainer.label_errors import corrected_file
+from trainer.label_sets import LabelOptions
 from trainer.spreadsheet import safe_rows
 
 from . import scratch
@@ -22,36 +24,40 @@ from .common import INTAKE_EVENTS, error_box, service, shown_errors
 from .plain import markdown_text
 
 COLUMNS = ["row", "text", "given_label", "suggested_label", "score"]
+PAIR_COLUMNS = ["similarity", "row", "text", "label", "other_row", "other_text", "other_label"]
 
 
-def _write(frame: pd.DataFrame, folder: Path, name: str, *, report: bool) -> str:
-    """A report is formula-escaped for spreadsheets; a corrected data file keeps the user's rows exactly."""
-    path = folder / name
-    rows = safe_rows(frame.to_dict("records")) if report else frame.to_dict("records")
+def _report_csv(frame: pd.DataFrame, path: Path) -> str:
+    """A report of rows, formula-escaped for spreadsheets (a data file keeps the user's rows exactly)."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(frame.columns))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(safe_rows(frame.to_dict("records")))
     return str(path)
 
 
-@shown_errors(4)
-def find(path: str | None, text_column: str | None, label_column: str | None):
-    """Rank the rows; return the note, the flagged rows and three downloads."""
+@shown_errors(5)
+def find(path: str | None, text_column: str | None, label_column: str | None, task: str | None = "auto",
+         delimiter: str | None = None, label_columns: list[str] | None = None):
+    """Rank the rows; return the note, the flagged rows, the near-duplicate pairs and the downloads."""
     if not path:
         raise UserError("Upload a dataset first, then look for likely label errors.")
-    result = service().label_errors(path, text_column, label_column)
-    flagged = pd.DataFrame([r for r in result.rows if r["flagged"]], columns=COLUMNS + ["flagged"])[COLUMNS]
+    labels = LabelOptions.from_settings({"task": task or "auto", "label_delimiter": delimiter or None,
+                                         "label_columns": label_columns or None})
+    result = service().label_errors(path, text_column, label_column if not label_columns else None, labels=labels)
+    columns = COLUMNS + (["change"] if result.task == "multi" else [])
+    flagged = pd.DataFrame([r for r in result.rows if r["flagged"]], columns=columns + ["flagged"])[columns]
+    pairs = pd.DataFrame(result.near_duplicates, columns=PAIR_COLUMNS)
     original, _, _ = read_table(path)
     folder = scratch.new_folder("label-errors")
-    stem = Path(path).stem
-    files = [_write(flagged, folder, f"{stem}-likely-label-errors.csv", report=True),
-             _write(corrected_file(original, result, "suggest"), folder, f"{stem}-with-suggested-labels.csv",
-                    report=False),
-             _write(corrected_file(original, result, "drop"), folder, f"{stem}-without-flagged-rows.csv",
-                    report=False)]
+    source = Path(path)
+    files = [_report_csv(flagged, folder / f"{source.stem}-likely-label-errors.csv"),
+             str(write_like(corrected_file(original, result, "suggest"), source, folder, "with-suggested-labels")),
+             str(write_like(corrected_file(original, result, "drop"), source, folder, "without-flagged-rows"))]
+    if len(pairs):
+        files.append(_report_csv(pairs, folder / f"{source.stem}-near-duplicates-with-different-labels.csv"))
     note = f"**{markdown_text(result.note)}**" if result.flagged else markdown_text(result.note)
-    return note, flagged, files, files[2]
+    return note, flagged, pairs, files, files[2]
 
 
 @shown_errors(1)
@@ -61,8 +67,10 @@ def cleaned_file(file: str | None) -> str:
     return file
 
 
-def build(path: gr.State, text_column: gr.Dropdown, label_column: gr.Dropdown, upload: gr.File) -> None:
-    """Writing the cleaned file into ``upload`` makes the Data tab preview and validate it like any upload."""
+def build(path: gr.State, text_column: gr.Dropdown, label_column: gr.Dropdown, upload: gr.File,
+          label_settings: list) -> None:
+    """``label_settings``: the Data tab's task, delimiter and label-column inputs, so the check reads the labels
+    as the report does. Writing the cleaned file into ``upload`` makes the Data tab validate it like any upload."""
     with gr.Accordion("Likely label errors", open=False, elem_id="label-errors-panel"):
         gr.Markdown("Rows whose given label the rest of the data contradicts, most suspicious first: each row is "
                     "predicted by a model that never saw it. A ranking to review, not a verdict.")
@@ -70,14 +78,17 @@ def build(path: gr.State, text_column: gr.Dropdown, label_column: gr.Dropdown, u
         error = error_box("label-errors-error")
         note = gr.Markdown(elem_id="label-errors-note")
         table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, max_height=400, elem_id="label-errors")
+        pairs = gr.Dataframe(headers=PAIR_COLUMNS, interactive=False, wrap=True, max_height=300,
+                             label="Near-identical texts with different labels", elem_id="near-duplicates")
         downloads = gr.File(label="Downloads: the flagged rows; your file with a suggested_label column; your file "
-                                  "without the flagged rows", file_count="multiple", elem_id="label-error-files")
+                                  "without the flagged rows (both in your file's format); the near-identical pairs",
+                            file_count="multiple", elem_id="label-error-files")
         cleaned = gr.State(None)
         use_cleaned = gr.Button("Use the file without the flagged rows", elem_id="use-cleaned")
     private = dict(api_visibility="private")
-    button.click(find, [path, text_column, label_column], [note, table, downloads, cleaned, error], **private,
-                 **INTAKE_EVENTS)
+    button.click(find, [path, text_column, label_column, *label_settings], [note, table, pairs, downloads, cleaned, error],
+                 **private, **INTAKE_EVENTS)
     use_cleaned.click(cleaned_file, cleaned, [upload, error], **private)
     # Another file: the ranking of the previous one must not stay on screen as if it were this one's.
-    path.change(lambda: ("", None, None, None, gr.update(value="", visible=False)), None,
-                [note, table, downloads, cleaned, error], **private)
+    path.change(lambda: ("", None, None, None, None, gr.update(value="", visible=False)), None,
+                [note, table, pairs, downloads, cleaned, error], **private)

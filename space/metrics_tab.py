@@ -12,6 +12,8 @@ from trainer.choice import BASELINE, TUNED, chosen_model
 from trainer.errors import UserError
 
 from . import charts
+from .label_review import (EMPTY_SUSPECTS, EMPTY_WRONG, HINT, label_set_errors, misclassified,
+                           training_suspects)
 from .common import owner_key, service, user_errors
 from .train_tab import TrainTab, run_choices
 
@@ -53,7 +55,6 @@ READABLE = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "samples_f1": "sampl
 
 
 EMPTY_PER_CLASS = pd.DataFrame(columns=["label", "precision", "recall", "f1", "support"])
-EMPTY_WRONG = pd.DataFrame(columns=["text", "true label", "predicted label", "confidence"])
 EMPTY_COMPARISON = pd.DataFrame(columns=["model", "accuracy", "macro-F1"])
 
 
@@ -65,7 +66,7 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
 def details(run_id: str | None, normalise: bool, owner: str):
     """Confusion matrix, per-class table, misclassified examples and baseline vs fine-tuned for one run."""
     empty = (charts.empty("Confusion matrix (pick a finished run)"), EMPTY_PER_CLASS, EMPTY_WRONG, EMPTY_COMPARISON,
-             gr.update(value=None, interactive=False), "")
+             gr.update(value=None, interactive=False), "", "", EMPTY_SUSPECTS)
     if not run_id:
         return empty
     try:
@@ -86,27 +87,12 @@ def details(run_id: str | None, normalise: bool, owner: str):
     predictions = pd.read_csv(run.path("eval_predictions.csv"), dtype={"text": str}, keep_default_na=False)
     note = (status.get("recommended") or {}).get("message", "")
     choice = gr.update(value=chosen_model(status), interactive=run.path("baseline/evaluation.json").exists())
+    suspects = training_suspects(run)
     if "confusion" not in evaluation:  # multi-label
         return (charts.per_label_chart(evaluation), readable(per_class), label_set_errors(predictions),
-                readable(comparison), choice, note)
-    wrong = predictions[predictions["true_label"] != predictions["predicted_label"]]
-    wrong = wrong.sort_values("confidence", ascending=False).head(200)
-    return (charts.confusion_chart(evaluation, normalise), readable(per_class), readable(wrong), readable(comparison),
-            choice, note)
-
-
-def label_set_errors(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Validation texts whose predicted label set differs from the true one: the labels missed and the extra ones."""
-    def names(cell: str) -> set[str]:
-        return {n for n in cell.split("|") if n}
-
-    rows = []
-    for text, true, predicted in zip(predictions["text"], predictions["true_labels"], predictions["predicted_labels"]):
-        truth, guess = names(true), names(predicted)
-        if truth != guess:
-            rows.append({"text": text, "true labels": ", ".join(sorted(truth)) or "(none)",
-                         "missed labels": ", ".join(sorted(truth - guess)), "extra labels": ", ".join(sorted(guess - truth))})
-    return pd.DataFrame(rows, columns=["text", "true labels", "missed labels", "extra labels"]).head(200)
+                readable(comparison), choice, note, *suspects)
+    return (charts.confusion_chart(evaluation, normalise), readable(per_class), misclassified(predictions),
+            readable(comparison), choice, note, *suspects)
 
 
 @user_errors
@@ -140,8 +126,15 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
         choice_note = gr.Markdown(elem_id="choice-note")
     confusion = gr.Plot(label="Confusion matrix", elem_id="confusion-matrix")
     per_class = gr.Dataframe(EMPTY_PER_CLASS, label="Per class", interactive=False)
-    wrong = gr.Dataframe(EMPTY_WRONG, label="Misclassified validation examples (most confident first)",
-                         interactive=False, wrap=True, max_height=400)
+    gr.Markdown(f"**Validation rows the fine-tuned model predicts against their label.** {HINT}")
+    wrong = gr.Dataframe(EMPTY_WRONG, label="Validation rows predicted against their label (possible label errors "
+                                            "first, then the most confident)", interactive=False, wrap=True,
+                         max_height=400, elem_id="validation-disagreements")
+    gr.Markdown("**Training rows whose label looks wrong** (this run's label check, from the quick baseline's "
+                "embeddings: a ranking to review, not a verdict; fix them in your file and train again)")
+    suspects_note = gr.Markdown(elem_id="training-label-note")
+    suspects = gr.Dataframe(EMPTY_SUSPECTS, interactive=False, wrap=True, max_height=400,
+                            elem_id="training-label-errors")
     shown = gr.State(None)
     timer = gr.Timer(3.0)
 
@@ -170,7 +163,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
             state = None
         key = (run_id, state, normalise_rows)
         if key == last:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
+            return (*[gr.skip()] * 8, last)
         return *details(run_id, normalise_rows, owner), key
 
     def show_new_run(run_id, browser, current_selected, profile: gr.OAuthProfile | None = None,
@@ -188,7 +181,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     for trigger in (refresh.click, page.select):  # redraw everything when the tab is opened or refreshed
         trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private).then(
             draw_curves, [selected, browser_id], [loss, quality, lr], **private).then(
-            draw_details, [detail_run, normalise, browser_id], [confusion, per_class, wrong, comparison, choice, choice_note],
+            draw_details, [detail_run, normalise, browser_id], [confusion, per_class, wrong, comparison, choice, choice_note, suspects_note, suspects],
             **private)
     selected.change(draw_curves, [selected, browser_id], [loss, quality, lr], **private)
     drawn = gr.State(None)
@@ -203,7 +196,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
 
     timer.tick(curves_if_changed, [selected, drawn, browser_id], [loss, quality, lr, drawn], show_progress="hidden",
                **private)
-    detail_outputs = [confusion, per_class, wrong, comparison, choice, choice_note, shown]
+    detail_outputs = [confusion, per_class, wrong, comparison, choice, choice_note, suspects_note, suspects, shown]
 
     def on_choose(run_id, which, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         return choose(run_id, which, owner_key(browser, profile, request))

@@ -7,7 +7,7 @@ import pandas as pd
 
 from conftest import real_slice
 from trainer.data import load_dataset_file, read_table
-from trainer.data_fixes import rows_to_drop, without_rows, write_like
+from trainer.data_fixes import FIXES, rows_to_drop, without_rows, write_like
 
 
 def test_dropping_duplicates_and_conflicts_round_trips_through_intake(shared, tmp_path):
@@ -25,7 +25,7 @@ def test_dropping_duplicates_and_conflicts_round_trips_through_intake(shared, tm
     for fix, key in (("duplicates", "duplicate_texts"), ("conflicts", "conflicting_labels")):
         rows = rows_to_drop(report, fix)
         original, _, _ = read_table(tmp_path / "messy.csv")
-        fixed = write_like(without_rows(original, rows), tmp_path / "messy.csv", tmp_path, fix)
+        fixed = write_like(without_rows(original, rows), tmp_path / "messy.csv", tmp_path, FIXES[fix][1])
         again = load_dataset_file(fixed).report.to_dict()
         assert again["duplicates"][key] == 0, fix
         assert again["rows_total"] == len(messy) - len(rows)
@@ -40,7 +40,7 @@ def test_jsonl_label_lists_survive_a_fix(tmp_path):
     report = load_dataset_file(path).report.to_dict()
     assert report["task"] == "multi" and rows_to_drop(report, "duplicates") == [41]
     original, _, _ = read_table(path)
-    fixed = write_like(without_rows(original, [41]), path, tmp_path, "duplicates")
+    fixed = write_like(without_rows(original, [41]), path, tmp_path, FIXES["duplicates"][1])
     assert fixed.suffix == ".jsonl"
     again = load_dataset_file(fixed).report.to_dict()
     assert again["task"] == "multi" and again["duplicates"]["duplicate_texts"] == 0 and again["rows_total"] == 40

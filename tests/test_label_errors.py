@@ -43,7 +43,7 @@ def test_flipped_labels_rank_first(noisy):
     recall = len({r["row"] for r in flagged} & flipped) / len(flipped)
     print(f"\nTREC 1,000 rows, 50 flipped: precision@50 {precision:.2f} (chance 0.05), flagged {len(flagged)}, "
           f"recall {recall:.2f}")
-    assert precision >= 0.3 and recall >= 0.5  # measured 0.44 and 0.72
+    assert precision >= 0.4 and recall >= 0.4  # measured 0.58 and 0.54
     repaired = [r for r in flagged if r["row"] in flipped
                 and r["suggested_label"] == noisy["truth"][r["row"] - 1]]
     assert len(repaired) >= 0.4 * len(flipped)  # the suggestion is the true label for most found rows (0.58)
@@ -79,3 +79,24 @@ def test_cli_label_errors_csv_and_errors(noisy, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "trainer", "label-errors", str(tmp_path / "none.csv")],
                              capture_output=True, text=True, cwd=ROOT)
     assert missing.returncode == 2 and "was not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_near_duplicates_with_different_labels(shared):
+    """Real Banking77 questions, five of them copied with another label and a little rewording: each copy is
+    paired with its original, and a reworded copy that keeps its label is not listed."""
+    from trainer.baseline import embed, load_encoder
+    from trainer.near_duplicates import near_duplicate_pairs
+
+    frame = pd.read_csv(shared / "banking77" / "train.csv").sample(n=300, random_state=0).reset_index(drop=True)
+    names = sorted(frame["label"].unique())
+    copies = frame.head(6).copy()
+    copies["text"] = copies["text"].str.lower().str.rstrip("?.!") + "!!"
+    copies.loc[copies.index[:5], "label"] = [names[(names.index(l) + 1) % len(names)] for l in copies["label"][:5]]
+    both = pd.concat([frame, copies], ignore_index=True)
+    tokenizer, encoder = load_encoder(None)
+    features = embed(both["text"].tolist(), encoder, tokenizer, 64)
+    pairs = near_duplicate_pairs(np.arange(1, len(both) + 1), both["text"].tolist(), both["label"].tolist(), features)
+    found = {(p["row"], p["other_row"]) for p in pairs}
+    assert {(i + 1, 301 + i) for i in range(5)} <= found and (6, 306) not in found
+    assert all(p["label"] != p["other_label"] and p["similarity"] >= 0.92 for p in pairs)
+    assert [p["similarity"] for p in pairs] == sorted((p["similarity"] for p in pairs), reverse=True)

@@ -57,7 +57,35 @@ def test_run_directory_contents(full_run):
     assert {"loss", "learning_rate", "samples_per_second", "elapsed_s", "eta_s", "epoch", "step"} <= set(train_events[-1])
     with open(run.path("eval_predictions.csv")) as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 872 and set(rows[0]) == {"text", "true_label", "predicted_label", "confidence"}
+    assert len(rows) == 872 and set(rows[0]) == {"text", "true_label", "predicted_label", "confidence",
+                                                 "baseline_prediction", "verdict"}
+
+
+def test_run_reviews_its_labels(full_run, sst2_slice):
+    """Every run ranks its training rows from the baseline's embeddings and marks its validation mistakes."""
+    from space.label_review import misclassified, training_suspects
+    from trainer.label_errors import MODEL_ERROR, POSSIBLE_LABEL_ERROR
+
+    run, stdout = full_run
+    review = json.loads(run.path("label_errors.json").read_text())
+    file = pd.read_csv(sst2_slice)
+    assert review["checked"] == review["total"] == 720  # the training split: 800 rows less 10 % for validation
+    assert run.status()["label_errors"]["flagged"] == review["flagged"] == sum(r["flagged"] for r in review["rows"])
+    for row in review["rows"][:50]:  # row numbers point at the user's file: the same text and label there
+        assert (file["text"][row["row"] - 1].strip(), file["label"][row["row"] - 1]) == (row["text"].strip(),
+                                                                                          row["given_label"])
+    assert "training rows look mislabeled" in (run.path("activity.log").read_text())
+    note, suspects = training_suspects(run)
+    assert "not a verdict" in note and len(suspects) == min(review["flagged"], 200)
+
+    predictions = pd.read_csv(run.path("eval_predictions.csv"), keep_default_na=False)
+    wrong = predictions[predictions["true_label"] != predictions["predicted_label"]]
+    agree = wrong["baseline_prediction"] == wrong["predicted_label"]
+    assert (wrong["verdict"][agree] == POSSIBLE_LABEL_ERROR).all() and (wrong["verdict"][~agree] == MODEL_ERROR).all()
+    assert (predictions["verdict"][predictions["true_label"] == predictions["predicted_label"]] == "").all()
+    shown = misclassified(predictions)
+    assert len(shown) == len(wrong) and 0 < agree.sum() < len(wrong)  # both kinds occur on real data
+    assert shown["verdict"].iloc[:agree.sum()].eq(POSSIBLE_LABEL_ERROR).all()  # possible label errors first
     accuracy = sum(r["true_label"] == r["predicted_label"] for r in rows) / len(rows)
     assert accuracy == pytest.approx(run.status()["best"]["accuracy"])
 

@@ -47,10 +47,10 @@ def _single_file(folder: str | None) -> str | None:
 def cmd_validate(args) -> int:
     from .data import load_dataset_file
 
+    labels = _label_options(args)
     intake = load_dataset_file(args.file, text_column=args.text_column, label_column=args.label_column,
-                               validation_file=args.validation_file, model=args.model, task=args.task,
-                               label_delimiter=args.label_delimiter or None,
-                               label_columns=_columns(args.label_columns))
+                               validation_file=args.validation_file, model=args.model, task=labels.task,
+                               label_delimiter=labels.delimiter, label_columns=labels.columns)
     print(json.dumps(intake.report.to_dict(), indent=2, ensure_ascii=False))
     return 0
 
@@ -59,13 +59,29 @@ def _columns(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] or None if value else None
 
 
+def _label_options(args):
+    from .label_sets import LabelOptions
+
+    return LabelOptions(args.task, args.label_delimiter or None, _columns(args.label_columns))
+
+
+def _add_label_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", choices=["auto", "single", "multi"], default="auto",
+                        help="one label per text (single) or several (multi); auto detects it")
+    parser.add_argument("--label-delimiter", help="multi-label cells such as 'joy;love': the separator (auto: , ; |)")
+    parser.add_argument("--label-columns",
+                        help="multi-label data with one 0/1 column per label: the columns, comma-separated")
+
+
 def cmd_label_errors(args) -> int:
     import pandas as pd
 
+    from .data_fixes import write_table
     from .label_errors import corrected_file, label_errors_in_file
     from .spreadsheet import safe_rows
 
-    result = label_errors_in_file(args.file, args.text_column, args.label_column, model=args.model)
+    result = label_errors_in_file(args.file, args.text_column, args.label_column, model=args.model,
+                                  labels=_label_options(args))
     if args.format == "json":
         text = json.dumps(result.to_dict(limit=args.top or None), indent=2, ensure_ascii=False)
     else:
@@ -79,7 +95,7 @@ def cmd_label_errors(args) -> int:
         from .data import read_table
 
         original, _, _ = read_table(args.file)  # the user's own rows, returned as they were (not formula-escaped)
-        corrected_file(original, result, args.corrected_mode).to_csv(args.corrected, index=False)
+        write_table(corrected_file(original, result, args.corrected_mode), Path(args.corrected))
     return 0
 
 
@@ -230,10 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column")
     p.add_argument("--validation-file")
     p.add_argument("--model", default="default", help="tokenizer for the length statistics")
-    p.add_argument("--task", choices=["auto", "single", "multi"], default="auto",
-                   help="one label per text (single) or several (multi); auto detects it")
-    p.add_argument("--label-delimiter", help="multi-label cells such as 'joy;love': the separator (auto: , ; |)")
-    p.add_argument("--label-columns", help="multi-label data with one 0/1 column per label: the columns, comma-separated")
+    _add_label_arguments(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("label-errors", help="rank the rows whose label looks wrong (JSON or CSV); changes nothing")
@@ -244,8 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "csv"], default="json")
     p.add_argument("--top", type=int, default=200, help="rows to list, most suspicious first (0: all)")
     p.add_argument("--output", help="write the ranking here instead of printing it")
-    p.add_argument("--corrected", help="also write the file with a suggested_label column (or without flagged rows)")
+    p.add_argument("--corrected", help="also write the file with a suggested_label column (or without flagged rows); "
+                        "JSON Lines, Parquet or CSV by its ending")
     p.add_argument("--corrected-mode", choices=["suggest", "drop"], default="suggest")
+    _add_label_arguments(p)
     p.set_defaults(func=cmd_label_errors)
 
     p = sub.add_parser("train", help="fine-tune a classifier and write a run directory")

@@ -30,13 +30,19 @@ def without_rows(original: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
     return original[~np.isin(positions, rows)].reset_index(drop=True)
 
 
-def write_like(frame: pd.DataFrame, source: Path, folder: Path, fix: str) -> Path:
-    """Write ``frame`` in the source file's own format (a CSV would turn JSONL label lists into text)."""
+def write_like(frame: pd.DataFrame, source: Path, folder: Path, name: str) -> Path:
+    """Write ``frame`` as ``<source stem>-<name>`` in the source file's own format (a CSV would turn JSONL label
+    lists into text); TSV and other text tables become CSV."""
     suffix = source.suffix.lower()
-    path = folder / f"{source.stem}-{FIXES[fix][1]}{suffix if suffix in ('.jsonl', '.parquet') else '.csv'}"
-    if path.suffix == ".jsonl":
+    return write_table(frame, folder / f"{source.stem}-{name}{suffix if suffix in ('.jsonl', '.parquet') else '.csv'}")
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """JSON Lines, Parquet or CSV, by the file name's ending."""
+    path = Path(path)
+    if path.suffix.lower() == ".jsonl":
         frame.to_json(path, orient="records", lines=True, force_ascii=False)
-    elif path.suffix == ".parquet":
+    elif path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False)

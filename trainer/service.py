@@ -86,10 +86,10 @@ class Service:
                                  task=labels.task, label_delimiter=labels.delimiter, label_columns=labels.columns)
 
     def label_errors(self, path: str, text_column: str | None = None, label_column: str | None = None,
-                     model: str | None = None) -> LabelErrors:
+                     model: str | None = None, labels: LabelOptions | None = None) -> LabelErrors:
         """Rank the file's rows by how likely their given label is wrong (label_errors.py); changes nothing."""
         check_remote_model(model)
-        return label_errors_in_file(path, text_column, label_column, model, intake_limits())
+        return label_errors_in_file(path, text_column, label_column, model, intake_limits(), labels)
 
     # -- runs ------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from .choice import recommend
 from .config import TrainConfig
 from .errors import UserError
 from .hardware import Hardware, detect, precision_for
+from .label_errors import find_label_errors, with_verdicts
 from .mean_pooling import add_mean_pooling_layer, layer_name, trained_for_mean_pooling
 from .models import display_name, model_max_length, resolve_model
 from .run_progress import Reporter, make_callback, world_size
@@ -217,6 +218,7 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         warm.baseline.save(run.path("baseline") / "baseline.json")
         write_json_atomic(run.path("baseline") / "evaluation.json", baseline_evaluation)
         run.update_status(baseline=baseline_scores)
+        _check_labels(run, reporter, train, warm, labels, task.name)
     head = head_layer(model, len(labels))
     model = _prepare_for_method(config, model, pooling_layer)
     reporter.phase("tokenizing")
@@ -284,7 +286,10 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     probs = _probabilities(model, tokenizer, validation, max_length, task)
     thresholds = task.thresholds(truth, probs, labels, config.thresholds)
     evaluation = task.evaluation(truth, probs, labels, thresholds)
-    _write_eval_predictions(run.dir, *task.prediction_rows(validation["text"], truth, probs, labels, thresholds))
+    header, rows = task.prediction_rows(validation["text"], truth, probs, labels, thresholds)
+    _, baseline_rows = task.prediction_rows(validation["text"], truth, warm.validation_probabilities, labels,
+                                            warm.baseline.thresholds)
+    _write_eval_predictions(run.dir, *with_verdicts(header, rows, baseline_rows))
     write_json_atomic(run.path("evaluation.json"), evaluation)
     summary["best"] = evaluation["scores"]
     if test is not None and len(test):
@@ -320,6 +325,23 @@ def _probabilities(model, tokenizer, frame: pd.DataFrame, max_length: int, task)
                                   activation=task.probabilities)
     model.train(was_training)
     return probs
+
+
+def _check_labels(run: Run, reporter: Reporter, train: pd.DataFrame, warm, labels: list[str], task: str) -> None:
+    """Rank the training rows by how likely their label is wrong, from the baseline's embeddings (a few seconds
+    per thousand rows). A failure here costs the ranking, never the run."""
+    reporter.phase("checking labels")
+    rows = train.iloc[warm.train_rows]
+    if "row" not in rows:
+        rows = rows.assign(row=warm.train_rows + 1)
+    try:
+        review = find_label_errors(rows, labels, warm.train_features, total=len(train), task=task)
+    except Exception as exc:  # noqa: BLE001 - the check is an extra; the run goes on without it
+        reporter.say(f"label check skipped: {type(exc).__name__}: {str(exc)[:200]}")
+        return
+    write_json_atomic(run.path("label_errors.json"), review.to_dict())
+    run.update_status(label_errors={"flagged": review.flagged, "checked": review.checked, "total": review.total})
+    reporter.say(f"label check: about {review.flagged:,} of {review.checked:,} training rows look mislabeled")
 
 
 def _write_eval_predictions(run_dir: Path, header: list[str], rows: list[list]) -> None:

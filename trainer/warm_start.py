@@ -72,10 +72,13 @@ def frozen_features(model, tokenizer, texts: list[str], max_length: int, head: t
 @dataclass
 class WarmStart:
     """The quick baseline and its probabilities on the validation rows (the head, if asked, now starts from a
-    linear probe); the run's task scores them and tunes the baseline's thresholds."""
+    linear probe); the run's task scores them and tunes the baseline's thresholds. The training rows it was
+    fitted on (positions in the training frame) and their embeddings are kept for the label check."""
 
     baseline: Baseline
     validation_probabilities: np.ndarray
+    train_rows: np.ndarray
+    train_features: np.ndarray
 
 
 def _sample(targets: np.ndarray, seed: int) -> np.ndarray:
@@ -112,4 +115,5 @@ def warm_start(model, tokenizer, train_texts: list[str], train_targets: np.ndarr
             head.weight.copy_(torch.as_tensor(probe.coef, dtype=head.weight.dtype))
             if head.bias is not None:  # classes absent from train keep a very negative bias, not -1e4 (fp16)
                 head.bias.copy_(torch.as_tensor(np.maximum(probe.intercept, -20.0), dtype=head.bias.dtype))
-    return WarmStart(baseline=baseline, validation_probabilities=baseline.probabilities(mean[n:]))
+    return WarmStart(baseline=baseline, validation_probabilities=baseline.probabilities(mean[n:]), train_rows=sample,
+                     train_features=mean[:n])
