@@ -105,6 +105,10 @@ def progress_html(status: dict) -> str:
                    f"and kept.</div>")
     elif status.get("stop_requested") and state == "running":
         result += "<div>Stopping after this step; the best model so far will be evaluated and kept…</div>"
+    checked = status.get("label_errors") or {}
+    if checked.get("flagged"):
+        result += (f"<div id='label-check'>Label check: about {checked['flagged']:,} of {checked['checked']:,} "
+                   f"training rows look mislabeled; see them in Metrics.</div>")
     if status.get("recommended"):
         result += f"<div id='recommendation'>{html.escape(status['recommended']['message'])}</div>"
     if state == "succeeded":

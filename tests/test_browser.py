@@ -80,6 +80,8 @@ def test_whole_path(page, live_app, tmp_path):
     page.locator("#confusion-matrix").get_by_text("Confusion matrix (counts)").wait_for(timeout=30000)
     page.locator("#baseline-comparison").get_by_text("fine-tuned", exact=True).wait_for(timeout=30000)
     page.locator("#choice-note").get_by_text("quick baseline", exact=False).wait_for(timeout=30000)
+    page.locator("#training-label-note").get_by_text("not a verdict", exact=False).wait_for(timeout=30000)
+    assert "verdict" in page.locator("#validation-disagreements").inner_text()
     shot(page, "metrics")
     page.locator("#model-choice").get_by_text("quick baseline").click()  # the run now predicts with its baseline
     page.locator("#choice-note").get_by_text("Now using the quick baseline").wait_for(timeout=30000)

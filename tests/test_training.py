@@ -59,6 +59,8 @@ def test_run_directory_contents(full_run):
         rows = list(csv.DictReader(handle))
     assert len(rows) == 872 and set(rows[0]) == {"text", "true_label", "predicted_label", "confidence",
                                                  "baseline_prediction", "verdict"}
+    accuracy = sum(r["true_label"] == r["predicted_label"] for r in rows) / len(rows)
+    assert accuracy == pytest.approx(run.status()["best"]["accuracy"])
 
 
 def test_run_reviews_its_labels(full_run, sst2_slice):
@@ -69,7 +71,7 @@ def test_run_reviews_its_labels(full_run, sst2_slice):
     run, stdout = full_run
     review = json.loads(run.path("label_errors.json").read_text())
     file = pd.read_csv(sst2_slice)
-    assert review["checked"] == review["total"] == 720  # the training split: 800 rows less 10 % for validation
+    assert review["checked"] == review["total"] == 800  # all 800 rows train: the validation file is separate
     assert run.status()["label_errors"]["flagged"] == review["flagged"] == sum(r["flagged"] for r in review["rows"])
     for row in review["rows"][:50]:  # row numbers point at the user's file: the same text and label there
         assert (file["text"][row["row"] - 1].strip(), file["label"][row["row"] - 1]) == (row["text"].strip(),
@@ -86,8 +88,6 @@ def test_run_reviews_its_labels(full_run, sst2_slice):
     shown = misclassified(predictions)
     assert len(shown) == len(wrong) and 0 < agree.sum() < len(wrong)  # both kinds occur on real data
     assert shown["verdict"].iloc[:agree.sum()].eq(POSSIBLE_LABEL_ERROR).all()  # possible label errors first
-    accuracy = sum(r["true_label"] == r["predicted_label"] for r in rows) / len(rows)
-    assert accuracy == pytest.approx(run.status()["best"]["accuracy"])
 
 
 def test_model_folder_loads_in_a_pipeline(full_run):

@@ -1,0 +1,54 @@
+"""The training queue: how many runs train at once, which waiting run starts next, and the per-user limits.
+
+A queued run waits as a run directory (state ``queued``, no process): the app starts its
+worker only when a training slot is free, so a hundred queued runs cost disk, not a
+hundred 350 MB Python processes. The next run is chosen fairly between users: each
+user's runs in the order they were started, users taking turns, a user with fewer runs
+training going first; so one visitor's five runs do not push everyone else's back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+
+from .errors import UserError
+
+
+def max_concurrent_runs() -> int:
+    """Trainings at once on this machine (one per GPU by default): ``CLASSITUNE_MAX_CONCURRENT_RUNS``."""
+    return max(1, int(os.environ.get("CLASSITUNE_MAX_CONCURRENT_RUNS", "1")))
+
+
+def max_runs_per_user() -> int:
+    """Runs one user may have queued or running at once: ``CLASSITUNE_MAX_RUNS_PER_USER``."""
+    return max(1, int(os.environ.get("CLASSITUNE_MAX_RUNS_PER_USER", "2")))
+
+
+def max_run_minutes() -> float | None:
+    """The most estimated training time one run may ask for (``CLASSITUNE_MAX_RUN_MINUTES``; unset: no cap).
+    An operator of a public Space sets it so one visitor cannot book the hardware for a day."""
+    value = os.environ.get("CLASSITUNE_MAX_RUN_MINUTES", "").strip()
+    return float(value) if value else None
+
+
+def fair_order(waiting: list[dict], training: Counter) -> list[dict]:
+    """``waiting``: registry rows (``id``, ``owner``, ``created``) of runs with no worker yet; ``training``: runs
+    each owner has with a worker. Round-robin between owners: a run's turn is its owner's training count plus
+    its place among that owner's waiting runs; ties go to the run started first."""
+    by_owner: dict[str, list[dict]] = defaultdict(list)
+    for row in sorted(waiting, key=lambda r: (r.get("created") or 0, r["id"])):
+        by_owner[row.get("owner") or ""].append(row)
+    turns = [(training[owner] + place, row.get("created") or 0, row["id"], row)
+             for owner, rows in by_owner.items() for place, row in enumerate(rows)]
+    return [turn[-1] for turn in sorted(turns, key=lambda t: t[:3])]
+
+
+def check_run_time(estimated_seconds: float | None) -> None:
+    """Refuse a run whose estimate is over the operator's cap, saying how to fit under it."""
+    cap = max_run_minutes()
+    if cap is None or estimated_seconds is None or estimated_seconds <= cap * 60:
+        return
+    raise UserError(f"This run is estimated to train for about {estimated_seconds / 60:.0f} minutes; this Space "
+                    f"allows at most {cap:g} minutes per run. Train on fewer rows, fewer epochs or a shorter max "
+                    f"length, or run ClassiTune on your own machine (README: 'Two commands').")
