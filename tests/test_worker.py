@@ -1,6 +1,7 @@
 """Runs as separate processes: queue, cancel, a killed worker, an app restart mid-run, resume, registry rebuild."""
 
 import json
+from collections import Counter
 import os
 import signal
 import subprocess
@@ -96,8 +97,8 @@ def test_a_standby_that_crashes_on_start_up_falls_back_to_fresh_workers(data_roo
 
     monkeypatch.setattr(supervisor_module, "_worker", broken_standby)
     service = Service(data_root, standby=True)
-    wait_for(lambda: not service.supervisor.standby, timeout=30)
-    assert "standby worker exited with code 3" in caplog.text
+    wait_for(lambda: "standby worker exited with code 3" in caplog.text, timeout=30)
+    assert not service.supervisor.standby
     run = service.start("gus", EXAMPLE, TrainConfig(epochs=50))
     assert b"worker" in open(f"/proc/{run.status()['pid']}/cmdline", "rb").read()
     wait(run, lambda s: s["state"] == "running")
@@ -199,3 +200,43 @@ def test_disk_full_during_a_save_fails_cleanly(service, data_root):
     assert not [p for p in run.dir.glob("checkpoints/checkpoint-*") if not (p / "trainer_state.json").exists()]
     assert [r["state"] for r in service.list("frank")] == ["failed", "cancelled"]  # history intact
     assert earlier.status()["state"] == "cancelled" and earlier.path("data/train.parquet").exists()
+
+
+def test_waiting_runs_cost_no_process_and_users_take_turns(service, monkeypatch):
+    """Issue 12: one visitor's queued runs hold no worker process and do not push another user's run back."""
+    monkeypatch.setenv("CLASSITUNE_MAX_RUNS_PER_USER", "3")
+    first = service.start("alice", EXAMPLE, TrainConfig(epochs=50))
+    wait(first, lambda s: s["state"] in ("queued", "running") and s.get("pid"))
+    later = [service.start("alice", EXAMPLE, TrainConfig(epochs=1)) for _ in range(2)]
+    bob = service.start("bob", EXAMPLE, TrainConfig(epochs=1))
+    for run in [*later, bob]:
+        assert run.status()["state"] == "queued" and not run.status().get("pid")  # a directory, not a process
+    positions = {run.id: service.status(run.id, run.status()["owner"])["queue_position"] for run in [*later, bob]}
+    assert positions == {bob.id: 0, later[0].id: 1, later[1].id: 2}  # bob goes before alice's second and third
+    for run in later:  # cancelling a waiting run is immediate and starts nothing
+        assert service.cancel(run.id, "alice")["state"] == "cancelled"
+    assert service.status(bob.id, "bob")["queue_position"] == 0
+    service.cancel(first.id, "alice")
+    status = wait(bob, lambda s: s["state"] in ("running", "succeeded"), timeout=60)  # its turn came
+    assert status.get("pid") and all(r.status()["state"] == "cancelled" for r in later)
+    service.cancel(bob.id, "bob")
+
+
+def test_fair_order_and_run_time_cap(monkeypatch):
+    from trainer.queue import check_run_time, fair_order
+
+    rows = [{"id": f"r{i}", "owner": owner, "created": i} for i, owner in enumerate("aaab")]
+    assert [r["id"] for r in fair_order(rows, Counter())] == ["r0", "r3", "r1", "r2"]
+    assert [r["id"] for r in fair_order(rows, Counter(a=1))] == ["r3", "r0", "r1", "r2"]
+    check_run_time(10 ** 6)  # no cap unless the operator sets one
+    monkeypatch.setenv("CLASSITUNE_MAX_RUN_MINUTES", "30")
+    check_run_time(29 * 60)
+    with pytest.raises(UserError, match=r"about 45 minutes; this Space allows at most 30 minutes per run"):
+        check_run_time(45 * 60)
+
+
+def test_an_operator_caps_the_estimated_run_time(service, monkeypatch):
+    monkeypatch.setenv("CLASSITUNE_MAX_RUN_MINUTES", "0.01")
+    with pytest.raises(UserError, match="allows at most 0.01 minutes per run"):
+        service.start("ivan", EXAMPLE, TrainConfig(epochs=50))
+    assert service.list("ivan") == []  # refused before anything was written

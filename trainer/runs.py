@@ -226,13 +226,6 @@ class RunStore:
                 rows = conn.execute("SELECT * FROM runs WHERE owner=? ORDER BY created DESC", (owner,)).fetchall()
         return [dict(r) for r in rows]
 
-    def queue_position(self, run: Run) -> int:
-        """How many queued runs were created before this one (0: next to start)."""
-        created = run.status().get("created") or 0
-        with closing(self._connect()) as conn:
-            row = conn.execute("SELECT COUNT(*) FROM runs WHERE state='queued' AND created < ?", (created,)).fetchone()
-        return int(row[0])
-
     def rebuild(self) -> int:
         """Re-create the registry from the run directories (after loss or corruption of the database)."""
         with closing(self._connect()) as conn, conn:

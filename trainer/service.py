@@ -24,6 +24,7 @@ from .data import IntakeLimits, load_dataset_file
 from .label_sets import LabelOptions, resolve_labels
 from .errors import UserError
 from .label_errors import LabelErrors, label_errors_in_file
+from .queue import check_run_time, max_run_minutes, max_runs_per_user
 from .models import check_remote_model
 from .predict import load_classifier
 from .runs import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
@@ -101,8 +102,9 @@ class Service:
         return run
 
     def _check_active_runs(self, owner: str) -> None:
-        """One visitor may not fill the shared queue: at most ``CLASSITUNE_MAX_RUNS_PER_USER`` queued or running."""
-        limit = int(os.environ.get("CLASSITUNE_MAX_RUNS_PER_USER", "2"))
+        """One visitor may not fill the shared queue: at most ``CLASSITUNE_MAX_RUNS_PER_USER`` queued or running
+        (queue.py); waiting runs cost no process, and users take turns."""
+        limit = max_runs_per_user()
         def is_active(row: dict) -> bool:  # the registry row, confirmed by the run's own status (it may be stale)
             try:
                 return row["state"] in ACTIVE and self.store.get(row["id"]).status().get("state") in ACTIVE
@@ -125,6 +127,8 @@ class Service:
         if config.max_length is None:
             config.max_length = intake.report.length["suggested_max_length"]
         resolve_labels(config, intake.report)
+        if max_run_minutes() is not None:  # the estimate probes the hardware: only when the operator set a cap
+            check_run_time(self.estimate(owner, config, intake.report.to_dict()).seconds)
         run = self.store.create(owner, Path(path).name, config.to_dict(), intake.labels, intake.report.to_dict())
         intake.save(run.path("data"))
         return run
@@ -151,7 +155,7 @@ class Service:
         result.update(run_id=run.id, fraction=round(fraction, 4), latest_train=latest_train, latest_eval=latest_eval,
                       stop_requested=run.path(STOP_REQUEST).exists())
         if status.get("state") == "queued":
-            result["queue_position"] = self.store.queue_position(run)
+            result["queue_position"] = status.get("queue_position") or 0  # kept by the supervisor's dispatch
         return result
 
     def cancel(self, run_id: str, owner: str) -> dict:

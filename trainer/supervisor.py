@@ -6,6 +6,8 @@ training and never holds CUDA state.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -14,14 +16,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from .models import PROJECT_ROOT
+from .queue import fair_order, max_concurrent_runs
 from .runs import ACTIVE, Run, RunStore, process_start
 
 log = logging.getLogger("classitune")
 SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN")
-STARTUP_GRACE_SECONDS = 60
 
 
 def worker_alive(status: dict) -> bool:
@@ -41,7 +44,8 @@ def _worker(command: list[str], **streams) -> subprocess.Popen:
 class Supervisor:
     """Starts and watches training workers for one data root.
 
-    With ``standby=True`` it also keeps one standby worker (``python -m trainer standby``) ready
+    A run waits as a directory until a training slot is free (queue.py); only then is its worker started, the
+    next run chosen fairly between users. With ``standby=True`` it also keeps one standby worker (``python -m trainer standby``) ready
     while nothing trains, so Start skips Python's start-up and the training imports. With
     ``gpu_slot`` (ZeroGPU Spaces, where the GPU exists only inside ``spaces.GPU`` calls) runs are
     handed to that function instead of a worker process.
@@ -61,18 +65,55 @@ class Supervisor:
         self._thread.start()
 
     def start(self, run: Run, resume: bool = False) -> None:
-        """Hand the run to the standby worker, or launch a worker; it queues itself and trains when a slot is free."""
+        """Queue the run; it starts at once if a slot is free and its turn has come, else when it has."""
         if self.gpu_slot is not None:
             self.gpu_slot(run, resume)
             return
+        if resume:
+            self.store.set_state(run, "queued", error=None, resume=True, pid=None, pid_start=None)
+        run.update_status(submitted=True)  # a run only prepared (tests, a worker started by hand) is not ours to start
+        self.dispatch()
+
+    @contextlib.contextmanager
+    def _dispatch_lock(self):
+        """One dispatch, or cancel of a waiting run, at a time per data root: a file lock, so that two app
+        processes (or two services in one) never start the same run twice."""
+        with open(self.store.root / "dispatch.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def dispatch(self) -> None:
+        """Start workers for waiting runs while slots are free, in fair order; number the runs still waiting."""
+        with self._dispatch_lock():
+            with self._lock:
+                watched = set(self._procs)
+            with_worker, waiting = [], []
+            for row in self.store.list():
+                if row["state"] not in ACTIVE:
+                    continue
+                status = Run(self.store.runs_dir / row["id"]).status()
+                if row["id"] in watched or worker_alive(status):
+                    with_worker.append(row)
+                elif status.get("state") == "queued" and status.get("submitted") and not status.get("pid"):
+                    waiting.append(row)  # a running run without a worker is recover()'s to report
+            free = max_concurrent_runs() - len(with_worker)
+            for place, row in enumerate(fair_order(waiting, Counter(r["owner"] for r in with_worker))):
+                run = Run(self.store.runs_dir / row["id"])
+                if place < free:
+                    self._launch(run, bool(run.status().get("resume")))
+                elif run.status().get("queue_position") != place - free:
+                    run.update_status(queue_position=place - free)
+
+    def _launch(self, run: Run, resume: bool) -> None:
+        """The standby worker if one is ready (the pid is written before the hand-over, so the run is never
+        seen training without one), else a new worker process."""
+        run.update_status(queue_position=0)
         proc = self._hand_over(run, resume)
         if proc is None:
             command = ["worker", "--run-dir", str(run.dir)] + (["--resume"] if resume else [])
             with open(run.path("train.log"), "a") as output:
                 proc = _worker(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        if resume:
-            self.store.set_state(run, "queued", error=None)
-        run.update_status(pid=proc.pid, pid_start=process_start(proc.pid))
+            run.update_status(pid=proc.pid, pid_start=process_start(proc.pid))
         with self._lock:
             self._procs[run.id] = proc
 
@@ -81,10 +122,12 @@ class Supervisor:
             proc, self._standby = self._standby, None
         if proc is None or proc.poll() is not None:
             return None
+        run.update_status(pid=proc.pid, pid_start=process_start(proc.pid))
         try:
             proc.stdin.write(json.dumps({"run_dir": str(run.dir), "resume": resume}) + "\n")
             proc.stdin.close()
         except OSError:  # it died meanwhile
+            run.update_status(pid=None, pid_start=None)
             return None
         return proc
 
@@ -108,9 +151,12 @@ class Supervisor:
 
     def cancel(self, run: Run, grace_seconds: float = 4.0) -> dict:
         """Ask the worker to stop (SIGTERM); kill it if it has not stopped within the grace period."""
-        status = run.status()
-        if status.get("state") not in ACTIVE:
-            return status
+        with self._dispatch_lock():  # a waiting run is not started while it is being cancelled
+            status = run.status()
+            if status.get("state") not in ACTIVE:
+                return status
+            if status.get("state") == "queued" and not status.get("pid"):
+                return self.store.set_state(run, "cancelled", error="Cancelled by the user before it started.")
         with self._lock:
             self._cancelling.add(run.id)  # its death is this cancel's doing, not a crash for the watcher to report
         try:
@@ -148,6 +194,7 @@ class Supervisor:
                 del self._procs[rid]
         for run_id, proc in finished:
             self._mark_dead(Run(self.store.runs_dir / run_id), proc.returncode)
+        self.dispatch()
 
     def _mark_dead(self, run: Run, returncode: int) -> None:
         with self._lock:
@@ -180,8 +227,10 @@ class Supervisor:
             if status.get("state") not in ACTIVE:  # the run directory is the truth: the worker finished, and died
                 self.store.index(run)               # before the registry heard of it
                 continue
-            if not status.get("pid") and time.time() - (status.get("created") or 0) < STARTUP_GRACE_SECONDS:
-                continue  # just created, its worker is being launched
+            if status.get("state") == "queued" and not worker_alive(status):
+                if status.get("pid"):  # its worker died before training (an app restart): it waits its turn again
+                    run.update_status(pid=None, pid_start=None)
+                continue
             if not worker_alive(status):
                 self.store.set_state(run, "interrupted", error="The run stopped before it finished (the app restarted, or its "
                                      "GPU slot ended). Resume it to continue from its last checkpoint.")

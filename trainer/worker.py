@@ -18,38 +18,29 @@ from pathlib import Path
 import pandas as pd
 
 from .config import TrainConfig
+from .queue import max_concurrent_runs
 from .runs import Run, RunStore, this_process
 from .train import RunCancelled, run_training
-
-
-def max_concurrent_runs() -> int:
-    """Trainings at once on this machine (one per GPU by default): ``CLASSITUNE_MAX_CONCURRENT_RUNS``."""
-    return max(1, int(os.environ.get("CLASSITUNE_MAX_CONCURRENT_RUNS", "1")))
 
 
 def _cancel(signum, frame):
     raise RunCancelled()
 
 
-def wait_for_slot(store: RunStore, run: Run, poll: float = 0.5):
-    """Block until this run is first in the queue and a slot lock is free; return the held lock file.
-
-    Slots are ``flock`` locks, so a dead worker's slot frees itself with no clean-up.
-    """
+def wait_for_slot(store: RunStore, poll: float = 0.5):
+    """Block until a slot lock is free; return the held lock file. The app starts a worker only when its run's
+    turn has come (queue.py); the lock keeps a worker started by hand, or by an app that restarted while a run
+    trained, from training beside it. Slots are ``flock`` locks: a dead worker's slot frees itself."""
     folder = store.root / "slots"
     folder.mkdir(exist_ok=True)
     while True:
-        position = store.queue_position(run)
-        if position == 0:
-            for index in range(max_concurrent_runs()):
-                handle = open(folder / f"slot-{index}.lock", "w")
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return handle
-                except BlockingIOError:
-                    handle.close()
-        if run.status().get("queue_position") != position:
-            run.update_status(queue_position=position)
+        for index in range(max_concurrent_runs()):
+            handle = open(folder / f"slot-{index}.lock", "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                handle.close()
         time.sleep(poll)
 
 
@@ -95,8 +86,8 @@ def main(run_dir: Path, resume: bool = False) -> int:
         signal.signal(signal.SIGTERM, _cancel)
         if run.status().get("state") == "cancelled":  # cancelled before this process could take a signal
             return 130
-        store.set_state(run, "queued", **this_process(), queue_position=store.queue_position(run))
-        slot = wait_for_slot(store, run)
+        store.set_state(run, "queued", **this_process(), queue_position=0)
+        slot = wait_for_slot(store)
         train_prepared(run, store, resume)
         slot.close()
     except RunCancelled:
