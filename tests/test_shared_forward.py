@@ -16,7 +16,7 @@ def make(fail_on: str | None = None, hold: bool = True):
         calls.append(len(texts))
         if hold and len(calls) == 1:  # hold the model until the other 19 requests have queued up behind it
             deadline = time.time() + 10
-            while len(shared._queue) < 19 and time.time() < deadline:
+            while len(shared._queue) < 20 and time.time() < deadline:  # the first one stays queued until its pass ends
                 time.sleep(0.01)
         if fail_on in texts:
             raise ValueError("bad batch")
@@ -65,3 +65,29 @@ def test_an_error_reaches_every_caller_of_the_batch():
 def test_single_request(texts):
     shared, calls = make(hold=False)
     assert shared(texts).tolist() == [[len(t)] for t in texts]
+
+
+def test_a_large_request_is_split_so_a_small_one_waits_one_pass():
+    """Issue 12: a 5,000-text request no longer holds the model until it is done."""
+    finished = {}
+
+    def forward(texts):
+        time.sleep(0.002 * len(texts))  # 256 texts: about half a second a pass
+        return np.array([[len(t)] for t in texts])
+
+    shared = SharedForward(forward)
+    large = ["x" * (i % 7 + 1) for i in range(5000)]
+
+    def call(name, texts):
+        finished[name] = (shared(texts), time.time())
+
+    started = time.time()
+    big = threading.Thread(target=call, args=("large", large))
+    big.start()
+    time.sleep(1.0)  # the large request is in its passes
+    call("small", ["hello"])
+    big.join(timeout=60)
+    small_wait = finished["small"][1] - started - 1.0
+    assert finished["small"][0].tolist() == [[5]] and small_wait < 2.0  # about one pass, not ~10 s
+    assert finished["large"][1] - finished["small"][1] > 3.0  # the large request was still running
+    assert finished["large"][0].ravel().tolist() == [len(t) for t in large]  # every row in order

@@ -64,13 +64,17 @@ def decision_thresholds(task, tuned: dict | None, labels: list[str], threshold: 
 
 
 class SharedForward:
-    """Concurrent requests to one model share forward passes (micro-batching).
+    """Concurrent requests to one model share forward passes (micro-batching), and none holds the model long.
 
-    One forward runs at a time (torch already uses every core). Requests that arrive
-    meanwhile queue up; the first of them to get the model runs all queued texts as one
-    length-sorted batch and hands each caller its rows, so twenty one-text requests cost
-    about one batched pass instead of twenty passes.
+    One forward pass runs at a time (torch already uses every core). Requests that arrive
+    meanwhile queue up; whichever caller gets the model runs the next pass for all of them:
+    at most ``PASS_TEXTS`` texts, the smallest requests first. So twenty one-text requests
+    cost about one pass instead of twenty, and a 5,000-text request is served in passes
+    between which a one-text request that arrived meanwhile gets its answer (one pass of
+    waiting, a few seconds on a CPU, instead of the whole large request).
     """
+
+    PASS_TEXTS = 256
 
     def __init__(self, forward):
         self.forward = forward
@@ -79,29 +83,43 @@ class SharedForward:
         self._model_lock = threading.Lock()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        request = {"texts": texts, "done": False}
+        if not texts:
+            return self.forward([])
+        request = {"texts": texts, "next": 0, "parts": [], "done": False}
         with self._queue_lock:
             self._queue.append(request)
-        with self._model_lock:
-            if not request["done"]:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                self._run(batch)
+        while not request["done"]:
+            with self._model_lock:
+                if not request["done"]:
+                    self._pass()
         if "error" in request:
             raise request["error"]
-        return request["result"]
+        return np.concatenate(request["parts"])
 
-    def _run(self, batch: list[dict]) -> None:
+    def _pass(self) -> None:
+        """One forward pass over the next texts of the queued requests (caller holds the model lock)."""
+        work, room = [], self.PASS_TEXTS
+        with self._queue_lock:
+            for r in sorted(self._queue, key=lambda r: len(r["texts"]) - r["next"]):
+                take = min(room, len(r["texts"]) - r["next"])
+                if take <= 0:
+                    break
+                work.append((r, r["next"], r["next"] + take))
+                room -= take
         try:
-            rows = self.forward([t for r in batch for t in r["texts"]])
+            rows = self.forward([t for r, first, end in work for t in r["texts"][first:end]])
             start = 0
-            for r in batch:
-                r["result"], start = rows[start:start + len(r["texts"])], start + len(r["texts"])
-        except Exception as exc:  # every caller in the batch gets the error, not only the one that ran it
-            for r in batch:
-                r["error"] = exc
-        for r in batch:
-            r["done"] = True
+            for r, first, end in work:
+                r["parts"].append(rows[start:start + end - first])
+                r["next"], start = end, start + end - first
+        except Exception as exc:  # every caller in the pass gets the error, not only the one that ran it
+            for r, _, _ in work:
+                r["error"], r["next"] = exc, len(r["texts"])
+        with self._queue_lock:
+            for r, _, _ in work:
+                if r["next"] >= len(r["texts"]):
+                    r["done"] = True
+                    self._queue.remove(r)
 
 
 class Classifier:
