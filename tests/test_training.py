@@ -148,14 +148,18 @@ def test_accelerate_two_processes(tmp_path):
     classes, whatever the batch; it was twice that under 2 processes)."""
     from transformers import pipeline
 
-    out = tmp_path / "ddp"
+    root = tmp_path / "root"  # no --output: the run goes to the data root, created by rank 0 only
     result = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                              "-m", "trainer", "train", "--data", str(ROOT / "assets" / "banking77_sample.csv"),
-                             "--output", str(out), "--epochs", "1", "--evals-per-epoch", "1", "--class-weights", "on",
+                             "--epochs", "1", "--evals-per-epoch", "1", "--class-weights", "on",
                              "--head-init", "random"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+                            capture_output=True, text=True, cwd=ROOT, timeout=600,
+                            env={**os.environ, "CLASSITUNE_DATA_ROOT": str(root)})
     assert result.returncode == 0, result.stderr[-3000:]
+    runs = list((root / "runs").iterdir())
+    assert len(runs) == 1 and not list(root.glob("launch-*"))  # one run for both processes, hand-off removed
+    out = runs[0]
     status = json.loads((out / "status.json").read_text())
     assert status["state"] == "succeeded" and status["config_resolved"]["world_size"] == 2
     assert status["config_resolved"]["class_weights"] is True

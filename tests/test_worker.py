@@ -1,12 +1,14 @@
 """Runs as separate processes: queue, cancel, a killed worker, an app restart mid-run, resume, registry rebuild."""
 
 import json
+import logging
 from collections import Counter
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -96,6 +98,7 @@ def test_a_standby_that_crashes_on_start_up_falls_back_to_fresh_workers(data_roo
         return real_worker(command, **streams)
 
     monkeypatch.setattr(supervisor_module, "_worker", broken_standby)
+    caplog.set_level(logging.WARNING, logger="classitune")  # whatever level an earlier test left the root at
     service = Service(data_root, standby=True)
     wait_for(lambda: "standby worker exited with code 3" in caplog.text, timeout=30)
     assert not service.supervisor.standby
@@ -240,3 +243,44 @@ def test_an_operator_caps_the_estimated_run_time(service, monkeypatch):
     with pytest.raises(UserError, match="allows at most 0.01 minutes per run"):
         service.start("ivan", EXAMPLE, TrainConfig(epochs=50))
     assert service.list("ivan") == []  # refused before anything was written
+
+
+def test_one_gpu_per_worker_and_one_slot_per_gpu(data_root, monkeypatch):
+    """Issue 15: on a 2-GPU machine two runs train at once, each worker seeing only its own GPU (so Trainer
+    never wraps it in DataParallel), and a third waits. (CPU here: the GPU ids are what the workers are given.)"""
+    monkeypatch.delenv("CLASSITUNE_MAX_CONCURRENT_RUNS", raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    service = Service(data_root)
+    runs = [service.start(owner, EXAMPLE, TrainConfig(epochs=50)) for owner in ("kim", "lee", "kim")]
+    for run in runs[:2]:
+        wait(run, lambda s: s["state"] == "running")  # both at once: each holds a slot of its own
+    assert {runs[0].status()["gpu"], runs[1].status()["gpu"]} == {"0", "1"}
+    for run in runs[:2]:
+        environ = open(f"/proc/{run.status()['pid']}/environ", "rb").read().split(b"\0")
+        assert f"CUDA_VISIBLE_DEVICES={run.status()['gpu']}".encode() in environ
+    assert not runs[2].status().get("pid") and service.status(runs[2].id, "kim")["queue_position"] == 0
+    for run, owner in zip(runs, ("kim", "lee", "kim")):
+        service.cancel(run.id, owner)
+
+
+def _bump(run_dir: str, key: str, times: int) -> None:
+    run = Run(Path(run_dir))
+    for _ in range(times):
+        run.update_status(**{key: run.status().get(key, 0) + 1})
+
+
+def test_status_updates_from_two_processes_are_never_lost(tmp_path):
+    """Issue 15: the app and the worker both update status.json; each change survives the other's."""
+    import multiprocessing
+
+    run = Run(tmp_path / "run")
+    run.dir.mkdir()
+    run.update_status(state="running")
+    workers = [multiprocessing.get_context("spawn").Process(target=_bump, args=(str(run.dir), key, 150))
+               for key in ("app", "worker")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    status = run.status()
+    assert status["state"] == "running" and status.get("app") == status.get("worker") == 150

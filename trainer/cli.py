@@ -99,6 +99,33 @@ def cmd_label_errors(args) -> int:
     return 0
 
 
+def _handoff(store) -> Path:
+    """Where rank 0 leaves the run id for the other ranks: named after the launcher, their common parent."""
+    return store.root / f"launch-{os.getppid()}-{os.environ.get('MASTER_PORT', '')}.json"
+
+
+def _one_run_for_all_ranks(store, create):
+    """Under ``accelerate launch`` or ``torchrun`` every rank runs this command: rank 0 creates the run, the
+    others train into that one (one run, one writer of its files)."""
+    import time
+
+    from .run_progress import is_main_process, world_size
+    from .runs import write_json_atomic
+
+    if world_size() == 1:
+        return create()
+    if is_main_process():
+        run = create()
+        write_json_atomic(_handoff(store), {"run_id": run.id})
+        return run
+    deadline = time.time() + 600
+    while not _handoff(store).exists():
+        if time.time() > deadline:
+            raise UserError("Rank 0 did not create the run within 10 minutes; see its output.")
+        time.sleep(0.2)
+    return store.get(json.loads(_handoff(store).read_text())["run_id"])
+
+
 def cmd_train(args) -> int:
     from .data import load_dataset_file
     from .label_sets import resolve_labels
@@ -133,11 +160,16 @@ def cmd_train(args) -> int:
                               method=config.method)
     else:
         store = RunStore()
-        run = store.create("cli", Path(data).name, config.to_dict(), intake.labels, intake.report.to_dict())
+        run = _one_run_for_all_ranks(store, lambda: store.create("cli", Path(data).name, config.to_dict(),
+                                                                 intake.labels, intake.report.to_dict()))
     if is_main_process():
         print(f"run directory: {run.dir}", flush=True)
-    status = run_training(run, config, intake.train, intake.validation, intake.labels, test=intake.test,
-                          store=store, echo=True)
+    try:
+        status = run_training(run, config, intake.train, intake.validation, intake.labels, test=intake.test,
+                              store=store, echo=True)
+    finally:
+        if store is not None and is_main_process():
+            _handoff(store).unlink(missing_ok=True)
     if is_main_process():
         best, base = status.get("best", {}), status.get("baseline", {})
         second = "micro_f1" if config.task == "multi" else "accuracy"

@@ -1,6 +1,8 @@
 """The training queue: how many runs train at once, which waiting run starts next, and the per-user limits.
 
-A queued run waits as a run directory (state ``queued``, no process): the app starts its
+Each worker gets one GPU of its own (``CUDA_VISIBLE_DEVICES``) and there is one slot per GPU;
+data-parallel training over several GPUs is asked for explicitly (``accelerate launch``, README). A queued
+run waits as a run directory (state ``queued``, no process): the app starts its
 worker only when a training slot is free, so a hundred queued runs cost disk, not a
 hundred 350 MB Python processes. The next run is chosen fairly between users: each
 user's runs in the order they were started, users taking turns, a user with fewer runs
@@ -9,15 +11,36 @@ training going first; so one visitor's five runs do not push everyone else's bac
 
 from __future__ import annotations
 
+import functools
 import os
+import subprocess
 from collections import Counter, defaultdict
 
 from .errors import UserError
 
 
+def gpu_ids() -> list[str]:
+    """The GPUs workers may use: ``CUDA_VISIBLE_DEVICES`` when set, else the ones ``nvidia-smi -L`` lists, else
+    none. Asked without torch, so the web server never initialises CUDA."""
+    return _gpu_ids(os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
+@functools.lru_cache(maxsize=4)
+def _gpu_ids(visible: str | None) -> list[str]:
+    if visible is not None:
+        return [g.strip() for g in visible.split(",") if g.strip() and g.strip() != "-1"]
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, _ in enumerate(line for line in listed.splitlines() if line.startswith("GPU "))]
+
+
 def max_concurrent_runs() -> int:
-    """Trainings at once on this machine (one per GPU by default): ``CLASSITUNE_MAX_CONCURRENT_RUNS``."""
-    return max(1, int(os.environ.get("CLASSITUNE_MAX_CONCURRENT_RUNS", "1")))
+    """Trainings at once on this machine: ``CLASSITUNE_MAX_CONCURRENT_RUNS``, else one per GPU (each worker sees
+    only its own GPU, so its steps, speed and ETA are its own), else 1."""
+    value = os.environ.get("CLASSITUNE_MAX_CONCURRENT_RUNS", "").strip()
+    return max(1, int(value)) if value else max(1, len(gpu_ids()))
 
 
 def max_runs_per_user() -> int:

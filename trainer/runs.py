@@ -8,6 +8,7 @@ the directories. Run ids are unguessable and validated before they touch a path.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -98,10 +99,14 @@ class Run:
             return {"state": "failed", "error": "The run directory is damaged: status.json is missing or unreadable."}
 
     def update_status(self, **changes) -> dict:
-        status = self.status() if self.path("status.json").exists() else {}
-        status.update(changes)
-        status["updated"] = time.time()
-        write_json_atomic(self.path("status.json"), status)
+        """Read, change and write ``status.json`` under a file lock: the app and the worker both update it, and
+        without the lock one's change could overwrite the other's (a run shown queued while it trains)."""
+        with open(self.path("status.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            status = self.status() if self.path("status.json").exists() else {}
+            status.update(changes)
+            status["updated"] = time.time()
+            write_json_atomic(self.path("status.json"), status)
         return status
 
     def config(self) -> dict:

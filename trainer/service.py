@@ -32,7 +32,7 @@ from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"  # "base:<run id>": a run's quick baseline; "tuned:<run id>": its fine-tuned model
 RUN_MODEL, HUB_MODEL = "run", "hub"
-PRIVATE_STATUS = ("owner", "pid", "pid_start")  # the server's business, not the visitor's
+PRIVATE_STATUS = ("owner", "pid", "pid_start", "submitted")  # the server's business, not the visitor's
 LOOKS_LIKE_RUN_ID = re.compile(r"^\d{8}-\d{6}-")  # a mistyped run id is still "not found", not a Hub download
 
 

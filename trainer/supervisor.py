@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from .models import PROJECT_ROOT
-from .queue import fair_order, max_concurrent_runs
+from .queue import fair_order, gpu_ids, max_concurrent_runs
 from .runs import ACTIVE, Run, RunStore, process_start
 
 log = logging.getLogger("classitune")
@@ -33,9 +33,13 @@ def worker_alive(status: dict) -> bool:
     return started is not None and started == status.get("pid_start")
 
 
-def _worker(command: list[str], **streams) -> subprocess.Popen:
-    """A ``python -m trainer ...`` process in its own session (it outlives the app), without the app's secrets."""
+def _worker(command: list[str], gpu: str | None = None, **streams) -> subprocess.Popen:
+    """A ``python -m trainer ...`` process in its own session (it outlives the app), without the app's secrets,
+    seeing only its own GPU when it is given one."""
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+    env["CLASSITUNE_MAX_CONCURRENT_RUNS"] = str(max_concurrent_runs())  # the slots as the app counts them
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return subprocess.Popen([sys.executable, "-m", "trainer", *command], cwd=PROJECT_ROOT, env=env,
                             start_new_session=True, **streams)
@@ -87,44 +91,47 @@ class Supervisor:
         with self._dispatch_lock():
             with self._lock:
                 watched = set(self._procs)
-            with_worker, waiting = [], []
+            with_worker, waiting, busy_gpus = [], [], set()
             for row in self.store.list():
                 if row["state"] not in ACTIVE:
                     continue
                 status = Run(self.store.runs_dir / row["id"]).status()
                 if row["id"] in watched or worker_alive(status):
                     with_worker.append(row)
+                    busy_gpus.add(status.get("gpu"))
                 elif status.get("state") == "queued" and status.get("submitted") and not status.get("pid"):
                     waiting.append(row)  # a running run without a worker is recover()'s to report
             free = max_concurrent_runs() - len(with_worker)
             for place, row in enumerate(fair_order(waiting, Counter(r["owner"] for r in with_worker))):
                 run = Run(self.store.runs_dir / row["id"])
                 if place < free:
-                    self._launch(run, bool(run.status().get("resume")))
+                    gpu = next((g for g in gpu_ids() if g not in busy_gpus), None)
+                    busy_gpus.add(gpu)
+                    self._launch(run, bool(run.status().get("resume")), gpu)
                 elif run.status().get("queue_position") != place - free:
                     run.update_status(queue_position=place - free)
 
-    def _launch(self, run: Run, resume: bool) -> None:
+    def _launch(self, run: Run, resume: bool, gpu: str | None) -> None:
         """The standby worker if one is ready (the pid is written before the hand-over, so the run is never
-        seen training without one), else a new worker process."""
-        run.update_status(queue_position=0)
-        proc = self._hand_over(run, resume)
+        seen training without one), else a new worker process; ``gpu``: the one GPU it may use."""
+        run.update_status(queue_position=0, gpu=gpu)
+        proc = self._hand_over(run, resume, gpu)
         if proc is None:
             command = ["worker", "--run-dir", str(run.dir)] + (["--resume"] if resume else [])
             with open(run.path("train.log"), "a") as output:
-                proc = _worker(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                proc = _worker(command, gpu=gpu, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             run.update_status(pid=proc.pid, pid_start=process_start(proc.pid))
         with self._lock:
             self._procs[run.id] = proc
 
-    def _hand_over(self, run: Run, resume: bool) -> subprocess.Popen | None:
+    def _hand_over(self, run: Run, resume: bool, gpu: str | None) -> subprocess.Popen | None:
         with self._lock:
             proc, self._standby = self._standby, None
         if proc is None or proc.poll() is not None:
             return None
         run.update_status(pid=proc.pid, pid_start=process_start(proc.pid))
         try:
-            proc.stdin.write(json.dumps({"run_dir": str(run.dir), "resume": resume}) + "\n")
+            proc.stdin.write(json.dumps({"run_dir": str(run.dir), "resume": resume, "gpu": gpu}) + "\n")
             proc.stdin.close()
         except OSError:  # it died meanwhile
             run.update_status(pid=None, pid_start=None)

@@ -113,6 +113,8 @@ def standby() -> int:
     if not line.strip():
         return 0
     order = json.loads(line)
+    if order.get("gpu") is not None:  # before anything initialises CUDA (the imports above do not)
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(order["gpu"])
     run_dir = Path(order["run_dir"])
     log = os.open(run_dir / "train.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log, sys.stdout.fileno())
