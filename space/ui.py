@@ -7,6 +7,8 @@ import os
 import gradio as gr
 
 from . import api, data_tab, metrics_tab, predict_tab, publish_tab, scratch, train_tab
+from trainer.runs import storage_note
+
 from .common import browser_state_secret, new_browser_id, service
 
 INTRO = """# ClassiTune
@@ -23,6 +25,8 @@ def build_app() -> gr.Blocks:
             gr.Markdown(INTRO)
             if os.environ.get("SPACE_ID"):
                 gr.LoginButton()
+        if note := storage_note():
+            gr.Markdown(f"⚠️ {note}", elem_id="storage-note")
         with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in view, none behind a "⋯" menu
             with gr.Tab("Data", id="data"):
                 data = data_tab.build()

@@ -58,3 +58,22 @@ def test_scratch_folders_older_than_the_limit_are_pruned(monkeypatch, tmp_path):
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     fresh = scratch.new_folder("label-errors")  # each new folder prunes first
     assert not old.exists() and recent.exists() and fresh.exists()
+
+
+def test_a_space_without_a_storage_volume_says_runs_are_temporary(monkeypatch):
+    """Issue 15: Spaces dropped /data disks; with no mounted bucket, runs vanish at a restart, and the app says so."""
+    import os
+
+    from trainer.runs import storage_note
+
+    monkeypatch.delenv("CLASSITUNE_DATA_ROOT", raising=False)
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert storage_note() is None  # locally the disk is yours
+    monkeypatch.setenv("SPACE_ID", "someone/classitune")
+    monkeypatch.setattr(os.path, "ismount", lambda path: False)
+    assert "kept only until it restarts" in storage_note() and "Storage Bucket" in storage_note()
+    monkeypatch.setattr(os.path, "ismount", lambda path: path == "/data")  # a bucket mounted at /data
+    assert storage_note() is None
+    monkeypatch.setattr(os.path, "ismount", lambda path: False)
+    monkeypatch.setenv("CLASSITUNE_DATA_ROOT", "/mnt/bucket/classitune")  # the operator pointed it at a mount
+    assert storage_note() is None

@@ -33,7 +33,8 @@ def not_found(run_id: str) -> str:
 
 
 def data_root() -> Path:
-    """``CLASSITUNE_DATA_ROOT``, else ``/data/classitune`` on a Space with persistent storage, else ``./runs``."""
+    """``CLASSITUNE_DATA_ROOT``, else ``/data/classitune`` where a volume is mounted at ``/data`` (a Space's
+    Storage Bucket; README "Run directories"), else ``./runs``."""
     configured = os.environ.get("CLASSITUNE_DATA_ROOT")
     if configured:
         root = Path(configured)
@@ -43,6 +44,16 @@ def data_root() -> Path:
         root = Path("runs")
     root.mkdir(parents=True, exist_ok=True)
     return root.resolve()
+
+
+def storage_note() -> str | None:
+    """On a Space with no storage volume, runs live on its ephemeral disk and vanish at the next restart: the
+    notice the app shows then (None elsewhere, or when the operator pointed the data root somewhere)."""
+    if not os.environ.get("SPACE_ID") or os.environ.get("CLASSITUNE_DATA_ROOT") or os.path.ismount("/data"):
+        return None
+    return ("This Space has no storage volume, so runs and their models are kept only until it restarts. "
+            "Publish a model to the Hub to keep it; the Space's owner can mount a Storage Bucket to keep runs "
+            "(README: \"Run directories\").")
 
 
 def new_run_id() -> str:
