@@ -277,8 +277,9 @@ def _hub_error(exc: Exception, repo_id: str) -> UserError:
             return UserError(f"The Hub rejected the token (invalid or expired). Create a new one with write access "
                              f"at {TOKENS_URL} and try again; your model is unchanged.")
         if code == 403:
-            return UserError(f"The token has no write access to {repo_id!r}: it is read-only, or the namespace "
-                             f"belongs to someone else. Use a write token and a repo in your own namespace.")
+            return UserError(f"The token has no write access to {repo_id!r}: it is read-only, the namespace "
+                             f"belongs to someone else, or (signed in on the Space) the repo was not created by "
+                             f"this app. Choose a new repo name, or paste a write token.")
         if code in (400, 422):
             return UserError(f"The Hub rejected the repo {repo_id!r}: {exc.server_message or exc}. Choose another name.")
         return UserError(f"The Hub answered {code} for {repo_id!r}; your model is unchanged, try again later.")
