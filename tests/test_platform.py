@@ -77,3 +77,18 @@ def test_a_space_without_a_storage_volume_says_runs_are_temporary(monkeypatch):
     monkeypatch.setattr(os.path, "ismount", lambda path: False)
     monkeypatch.setenv("CLASSITUNE_DATA_ROOT", "/mnt/bucket/classitune")  # the operator pointed it at a mount
     assert storage_note() is None
+
+
+def test_zerogpu_shows_the_hardware_a_slot_gives(monkeypatch):
+    """Issue 15: outside a slot ZeroGPU has no GPU; the Train tab shows the slot's GPU, not "CPU only"."""
+    import torch
+
+    from trainer.hardware import batch_size_for, detect, precision_for
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+    assert detect().describe().startswith("CPU only")
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    slot = detect()
+    assert slot.device == "cuda" and "ZeroGPU slot per run" in slot.describe() and "CPU only" not in slot.describe()
+    assert precision_for(slot) == "bf16" and batch_size_for(slot) == 64  # the plan is made for the slot's GPU

@@ -6,6 +6,10 @@ import os
 from dataclasses import asdict, dataclass, fields
 
 
+ZEROGPU = "ZeroGPU slot"
+ZEROGPU_MEMORY_GB = 70.0  # the smallest slot the Hub has documented
+
+
 @dataclass
 class Hardware:
     device: str  # "cuda" or "cpu"
@@ -16,6 +20,9 @@ class Hardware:
     gpu_count: int
 
     def describe(self) -> str:
+        if self.name == ZEROGPU:
+            return (f"GPU: a ZeroGPU slot per run (a slice of a data-centre GPU, {self.memory_gb:.0f} GB or more), "
+                    f"trains in bf16; outside a slot this Space has {self.cpu_cores} CPU cores and no GPU")
         if self.device == "cuda":
             precision = "bf16" if self.bf16 else "fp16 with loss scaling (no native bf16)"
             return (f"GPU: {self.name} ({self.memory_gb:.0f} GB), {self.gpu_count} device(s), trains in {precision}; "
@@ -35,10 +42,16 @@ class Hardware:
 
 
 def detect() -> Hardware:
-    """Probe the hardware. Initialises CUDA, so the web server calls it in a subprocess only."""
+    """Probe the hardware. Initialises CUDA, so the web server calls it in a subprocess only.
+
+    On ZeroGPU the GPU exists only inside a ``spaces.GPU`` slot, so a probe outside one finds none: it answers
+    with what a slot gives (the Hub documents a 70 GB H200 slice, more recently a Blackwell GPU), so the Train tab
+    and the plan show the hardware the run will train on, not "CPU only"."""
     import torch
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if not torch.cuda.is_available() and os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true"):
+        return Hardware("cuda", ZEROGPU, ZEROGPU_MEMORY_GB, cores, True, 1)
     if os.environ.get("SM_NUM_GPUS") == "0" or not torch.cuda.is_available():
         return Hardware("cpu", "CPU", None, cores, False, 0)
     props = torch.cuda.get_device_properties(0)
