@@ -137,7 +137,7 @@ def _optional(value, name: str, kind: type):
 def _config(model, method, epochs, learning_rate, batch_size, max_length, text_column, label_column, warmup_ratio,
             weight_decay, evals_per_epoch, patience, class_weights, freeze_embeddings, precision, seed,
             validation_fraction, lora_r, lora_alpha, lora_dropout, lora_targets, task="auto", label_delimiter=None,
-            label_columns=None) -> TrainConfig:
+            label_columns=None, gpus=1) -> TrainConfig:
     return TrainConfig(model=model or "default", method=method, epochs=_optional(epochs, "Epochs", float),
                        learning_rate=_optional(learning_rate, "Learning rate", float),
                        batch_size=_optional(batch_size, "Batch size", int),
@@ -147,7 +147,8 @@ def _config(model, method, epochs, learning_rate, batch_size, max_length, text_c
                        freeze_embeddings=freeze_embeddings,
                        precision=precision, seed=seed, validation_fraction=validation_fraction, lora_r=lora_r,
                        lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_targets,
-                       task=task or "auto", label_delimiter=label_delimiter or None, label_columns=label_columns or None)
+                       task=task or "auto", label_delimiter=label_delimiter or None, label_columns=label_columns or None,
+                       gpus=gpus or 1)
 
 
 def summary_markdown(report: dict | None, owner: str, config: TrainConfig) -> str:
@@ -207,6 +208,10 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
             lora_alpha = gr.Number(value=32, label="LoRA alpha")
             lora_dropout = gr.Number(value=TrainConfig.lora_dropout, label="LoRA dropout")
             lora_targets = gr.Textbox(value="all-linear", label="LoRA target modules (comma-separated)")
+        gpu_count = int(service().hardware.get("gpu_count") or 0)
+        gpus = gr.Number(value=1, precision=0, minimum=1, maximum=max(1, gpu_count), visible=gpu_count >= 2,
+                         label=f"GPUs for this run (more than 1: data-parallel; this machine has {gpu_count}, one run "
+                               f"per GPU otherwise)", elem_id="gpus")
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
         stop = gr.Button("Stop and keep the best model", interactive=False, elem_id="stop-training")
@@ -228,7 +233,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
 
     settings = [model, method, epochs, learning_rate, batch_size, max_length, data.text_column, data.label_column,
                 warmup, decay, evals, patience, class_weights, freeze, precision, seed, val_fraction, lora_r, lora_alpha,
-                lora_dropout, lora_targets, data.task, data.label_delimiter, data.label_columns]
+                lora_dropout, lora_targets, data.task, data.label_delimiter, data.label_columns, gpus]
     buttons = [stop, cancel, resume]
 
     def on_summary(path, report, browser, model_, method_, epochs_, learning_rate_, batch_size_, max_length_,

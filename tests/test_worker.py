@@ -284,3 +284,22 @@ def test_status_updates_from_two_processes_are_never_lost(tmp_path):
         worker.join(timeout=120)
     status = run.status()
     assert status["state"] == "running" and status.get("app") == status.get("worker") == 150
+
+
+def test_a_data_parallel_run_takes_two_gpu_slots(data_root, monkeypatch):
+    """Issue 15: data-parallel only when asked (gpus=2): accelerate launch with 2 processes over both slots, one
+    run, one writer; a run asking for more GPUs than the machine has is refused at Start. (CPU processes here.)"""
+    monkeypatch.delenv("CLASSITUNE_MAX_CONCURRENT_RUNS", raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    service = Service(data_root)
+    with pytest.raises(UserError, match="asks for 3 GPUs; this machine has 2 GPUs"):
+        service.start("mia", EXAMPLE, TrainConfig(gpus=3))
+    run = service.start("mia", EXAMPLE, TrainConfig(gpus=2, epochs=1, evals_per_epoch=1))
+    waiting = service.start("noa", EXAMPLE, TrainConfig(epochs=1))
+    wait(run, lambda s: s["state"] == "running")
+    assert run.status()["gpu"] == "0,1" and not waiting.status().get("pid")  # no slot left for another run
+    status = wait(run, lambda s: s["state"] in ("succeeded", "failed"), timeout=400)
+    assert status["state"] == "succeeded", status.get("error")
+    assert status["config_resolved"]["world_size"] == 2 and len(service.list("mia")) == 1  # 2 processes, 1 run
+    assert wait(waiting, lambda s: s.get("pid") or s["state"] != "queued", timeout=60)  # its turn came after
+    service.cancel(waiting.id, "noa")

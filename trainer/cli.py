@@ -130,7 +130,7 @@ def cmd_train(args) -> int:
     from .data import load_dataset_file
     from .label_sets import resolve_labels
     from .runs import Run, RunStore, write_json_atomic
-    from .run_progress import is_main_process
+    from .run_progress import is_main_process, world_size
     from .train import run_training
 
     data = args.data or _single_file(os.environ.get("SM_CHANNEL_TRAIN"))
@@ -140,6 +140,9 @@ def cmd_train(args) -> int:
                                           if os.environ.get("SM_CHANNEL_VALIDATION") else None)
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
     config = TrainConfig.from_dict(overrides)
+    if config.gpus > 1 and world_size() == 1:
+        raise UserError(f"--gpus {config.gpus}: from the command line, train data-parallel with "
+                        f"accelerate launch --multi_gpu --num_processes {config.gpus} -m trainer train ...")
     intake = load_dataset_file(data, text_column=args.text_column, label_column=args.label_column,
                                validation_file=validation, model=config.model,
                                validation_fraction=config.validation_fraction, seed=config.seed, task=config.task,

@@ -50,6 +50,7 @@ class TrainConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.0  # dropout on every adapter input copies activations: 20-30 % slower steps on CPU
     lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+    gpus: int = 1  # GPUs for this one run: more than 1 trains data-parallel (the app starts it with accelerate launch)
 
     def __post_init__(self) -> None:
         self._coerce()
@@ -124,6 +125,7 @@ class TrainConfig:
         need(self.lora_alpha > 0, "lora_alpha", "use a positive number")
         need(0 <= self.lora_dropout < 1, "lora_dropout", "use a fraction in [0, 1)")
         need(bool(self.lora_target_modules), "lora_target_modules", "name at least one module, or 'all-linear'")
+        need(1 <= self.gpus <= 64, "gpus", "use 1, or the number of GPUs to train this run on data-parallel")
 
     @property
     def lr(self) -> float:

@@ -55,6 +55,21 @@ def max_run_minutes() -> float | None:
     return float(value) if value else None
 
 
+def gpus_needed(config: dict) -> int:
+    """Slots a run takes: its ``gpus`` setting (data-parallel over that many GPUs), else one."""
+    value = config.get("gpus") if isinstance(config, dict) else None
+    return value if isinstance(value, int) and value >= 1 else 1
+
+
+def check_gpus(requested: int) -> None:
+    """A data-parallel run must fit the machine: refused at Start, not left waiting for GPUs that do not exist."""
+    available = len(gpu_ids())
+    if requested > 1 and requested > available:
+        raise UserError(f"This run asks for {requested} GPUs; this machine has {available or 'no'} GPU"
+                        f"{'' if available == 1 else 's'}. Set GPUs for this run to 1"
+                        + (f" (or up to {available})." if available > 1 else "."))
+
+
 def fair_order(waiting: list[dict], training: Counter) -> list[dict]:
     """``waiting``: registry rows (``id``, ``owner``, ``created``) of runs with no worker yet; ``training``: runs
     each owner has with a worker. Round-robin between owners: a run's turn is its owner's training count plus

@@ -24,7 +24,7 @@ from .data import IntakeLimits, load_dataset_file
 from .label_sets import LabelOptions, resolve_labels
 from .errors import UserError
 from .label_errors import LabelErrors, label_errors_in_file
-from .queue import check_run_time, max_run_minutes, max_runs_per_user
+from .queue import check_gpus, check_run_time, max_run_minutes, max_runs_per_user
 from .models import check_remote_model
 from .predict import load_classifier
 from .runs import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
@@ -96,6 +96,7 @@ class Service:
 
     def start(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
         """Validate, write a run directory with the prepared data, and launch its worker."""
+        check_gpus(config.gpus)
         self._check_active_runs(owner)
         run = self.prepare(owner, path, config, validation_file)
         self.supervisor.start(run)

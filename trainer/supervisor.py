@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from .models import PROJECT_ROOT
-from .queue import fair_order, gpu_ids, max_concurrent_runs
+from .queue import fair_order, gpu_ids, gpus_needed, max_concurrent_runs
 from .runs import ACTIVE, Run, RunStore, process_start
 
 log = logging.getLogger("classitune")
@@ -33,15 +33,19 @@ def worker_alive(status: dict) -> bool:
     return started is not None and started == status.get("pid_start")
 
 
-def _worker(command: list[str], gpu: str | None = None, **streams) -> subprocess.Popen:
+def _worker(command: list[str], gpu: str | None = None, processes: int = 1, **streams) -> subprocess.Popen:
     """A ``python -m trainer ...`` process in its own session (it outlives the app), without the app's secrets,
-    seeing only its own GPU when it is given one."""
+    seeing only its own GPU(s) when given some; ``processes`` > 1: ``accelerate launch`` runs that many, one per
+    GPU (data-parallel)."""
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
     env["CLASSITUNE_MAX_CONCURRENT_RUNS"] = str(max_concurrent_runs())  # the slots as the app counts them
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    return subprocess.Popen([sys.executable, "-m", "trainer", *command], cwd=PROJECT_ROOT, env=env,
+    launcher = [] if processes == 1 else [
+        "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(processes), "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no"]  # precision is the run's own choice (hardware.py)
+    return subprocess.Popen([sys.executable, *launcher, "-m", "trainer", *command], cwd=PROJECT_ROOT, env=env,
                             start_new_session=True, **streams)
 
 
@@ -91,35 +95,52 @@ class Supervisor:
         with self._dispatch_lock():
             with self._lock:
                 watched = set(self._procs)
-            with_worker, waiting, busy_gpus = [], [], set()
+            with_worker, waiting, busy_gpus, used = [], [], set(), 0
             for row in self.store.list():
                 if row["state"] not in ACTIVE:
                     continue
-                status = Run(self.store.runs_dir / row["id"]).status()
+                run = Run(self.store.runs_dir / row["id"])
+                status = run.status()
                 if row["id"] in watched or worker_alive(status):
                     with_worker.append(row)
-                    busy_gpus.add(status.get("gpu"))
+                    busy_gpus.update((status.get("gpu") or "").split(","))
+                    used += self._slots(run)
                 elif status.get("state") == "queued" and status.get("submitted") and not status.get("pid"):
                     waiting.append(row)  # a running run without a worker is recover()'s to report
-            free = max_concurrent_runs() - len(with_worker)
-            for place, row in enumerate(fair_order(waiting, Counter(r["owner"] for r in with_worker))):
+            free, waits = max_concurrent_runs() - used, 0
+            for row in fair_order(waiting, Counter(r["owner"] for r in with_worker)):
                 run = Run(self.store.runs_dir / row["id"])
-                if place < free:
-                    gpu = next((g for g in gpu_ids() if g not in busy_gpus), None)
-                    busy_gpus.add(gpu)
-                    self._launch(run, bool(run.status().get("resume")), gpu)
-                elif run.status().get("queue_position") != place - free:
-                    run.update_status(queue_position=place - free)
+                need = self._slots(run)
+                if not waits and need <= free:  # a run needing more GPUs than are free holds the head of the queue
+                    gpus = [g for g in gpu_ids() if g not in busy_gpus][:need]
+                    busy_gpus.update(gpus)
+                    free -= need
+                    self._launch(run, bool(run.status().get("resume")), gpus)
+                    continue
+                if run.status().get("queue_position") != waits:
+                    run.update_status(queue_position=waits)
+                waits += 1
 
-    def _launch(self, run: Run, resume: bool, gpu: str | None) -> None:
+    @staticmethod
+    def _slots(run: Run) -> int:
+        try:
+            return gpus_needed(run.config())
+        except (OSError, ValueError):
+            return 1
+
+    def _launch(self, run: Run, resume: bool, gpus: list[str]) -> None:
         """The standby worker if one is ready (the pid is written before the hand-over, so the run is never
-        seen training without one), else a new worker process; ``gpu``: the one GPU it may use."""
+        seen training without one), else a new worker process (a data-parallel run: ``accelerate launch``, one
+        process per GPU; its pid is the launcher's); ``gpus``: the GPUs it may use (none on a CPU machine)."""
+        gpu = ",".join(gpus) or None
         run.update_status(queue_position=0, gpu=gpu)
-        proc = self._hand_over(run, resume, gpu)
+        processes = max(1, self._slots(run))
+        proc = self._hand_over(run, resume, gpu) if processes == 1 else None
         if proc is None:
             command = ["worker", "--run-dir", str(run.dir)] + (["--resume"] if resume else [])
             with open(run.path("train.log"), "a") as output:
-                proc = _worker(command, gpu=gpu, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                proc = _worker(command, gpu=gpu, processes=processes, stdout=output, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL)
             run.update_status(pid=proc.pid, pid_start=process_start(proc.pid))
         with self._lock:
             self._procs[run.id] = proc

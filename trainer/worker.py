@@ -19,6 +19,7 @@ import pandas as pd
 
 from .config import TrainConfig
 from .queue import max_concurrent_runs
+from .run_progress import is_main_process, world_size
 from .runs import Run, RunStore, this_process
 from .train import RunCancelled, run_training
 
@@ -86,12 +87,13 @@ def main(run_dir: Path, resume: bool = False) -> int:
         signal.signal(signal.SIGTERM, _cancel)
         if run.status().get("state") == "cancelled":  # cancelled before this process could take a signal
             return 130
-        store.set_state(run, "queued", **this_process(), queue_position=0)
-        slot = wait_for_slot(store)
+        if world_size() == 1:  # under accelerate launch the run's pid stays the launcher's, which the app signals
+            store.set_state(run, "queued", **this_process(), queue_position=0)
+        slot = wait_for_slot(store)  # each process of a data-parallel run holds one slot
         train_prepared(run, store, resume)
         slot.close()
     except RunCancelled:
-        if run.status().get("state") in ("queued", "running"):
+        if is_main_process() and run.status().get("state") in ("queued", "running"):
             store.set_state(run, "cancelled", error="Cancelled by the user; metrics up to that point are kept.")
         return 130
     return 0
