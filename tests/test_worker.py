@@ -303,3 +303,24 @@ def test_a_data_parallel_run_takes_two_gpu_slots(data_root, monkeypatch):
     assert status["config_resolved"]["world_size"] == 2 and len(service.list("mia")) == 1  # 2 processes, 1 run
     assert wait(waiting, lambda s: s.get("pid") or s["state"] != "queued", timeout=60)  # its turn came after
     service.cancel(waiting.id, "noa")
+
+
+def test_cancelling_a_data_parallel_run_stops_every_process(data_root, monkeypatch):
+    monkeypatch.delenv("CLASSITUNE_MAX_CONCURRENT_RUNS", raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    service = Service(data_root)
+    run = service.start("ola", EXAMPLE, TrainConfig(gpus=2, epochs=50))
+    wait(run, training)
+    assert service.cancel(run.id, "ola")["state"] == "cancelled"
+
+    def processes_of_run():
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and str(run.dir).encode() in (entry / "cmdline").read_bytes():
+                    found.append(entry.name)
+            except OSError:
+                continue
+        return found
+
+    assert processes_of_run() == [] or wait_for(lambda: not processes_of_run(), timeout=20)  # the launcher and both ranks

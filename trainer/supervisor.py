@@ -49,6 +49,18 @@ def _worker(command: list[str], gpu: str | None = None, processes: int = 1, **st
                             start_new_session=True, **streams)
 
 
+def _signal(pid: int, sig: int) -> None:
+    """A worker leads its own session (``start_new_session``): signal its whole group, so the processes of a
+    data-parallel run (``accelerate launch`` and one per GPU) stop together; anything else, the one process."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+            return
+    except ProcessLookupError:
+        return
+    os.kill(pid, sig)
+
+
 class Supervisor:
     """Starts and watches training workers for one data root.
 
@@ -189,12 +201,12 @@ class Supervisor:
             self._cancelling.add(run.id)  # its death is this cancel's doing, not a crash for the watcher to report
         try:
             if worker_alive(status) and status["pid"] != os.getpid():  # never signal the app itself
-                os.kill(status["pid"], signal.SIGTERM)
+                _signal(status["pid"], signal.SIGTERM)
                 deadline = time.time() + grace_seconds
                 while time.time() < deadline and worker_alive(status):  # it records "cancelled" and exits
                     time.sleep(0.1)
                 if worker_alive(status):
-                    os.kill(status["pid"], signal.SIGKILL)
+                    _signal(status["pid"], signal.SIGKILL)
             if run.status().get("state") in ACTIVE:
                 self.store.set_state(run, "cancelled", error="Cancelled by the user; metrics up to that point are kept.")
         finally:
