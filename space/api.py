@@ -74,7 +74,8 @@ def find_label_errors(file: str, text_column: str = "", label_column: str = "", 
         raise UserError("No file was sent.")
     if settings is not None and not isinstance(settings, dict):
         raise UserError("settings must be a JSON object such as {\"task\": \"multi\"}.")
-    return service().label_errors(file, text_column, label_column, labels=LabelOptions.from_settings(settings)).to_dict()
+    labels = LabelOptions.from_settings(settings)
+    return service().label_errors(file, text_column, label_column, labels=labels).to_dict()
 
 
 @user_errors

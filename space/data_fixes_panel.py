@@ -67,7 +67,8 @@ def build(path: gr.State, report: gr.JSON, upload: gr.File) -> None:
                 raise UserError("Upload a dataset first; its report lists what can be fixed.")
             rows = rows_to_drop(current_report, kind)
             original, _, _ = read_table(current)
-            new_path = write_like(without_rows(original, rows), Path(current), scratch.new_folder("fixed"), FIXES[kind][1])
+            new_path = write_like(without_rows(original, rows), Path(current), scratch.new_folder("fixed"),
+                                  FIXES[kind][1])
             shown = ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else "")
             done = (f"Dropped {len(rows):,} rows (rows {shown}) into a new file, "
                     f"{markdown_text(new_path.name)}; your file is unchanged. The report above is of the new file.")

@@ -86,7 +86,8 @@ def build(path: gr.State, text_column: gr.Dropdown, label_column: gr.Dropdown, u
         cleaned = gr.State(None)
         use_cleaned = gr.Button("Use the file without the flagged rows", elem_id="use-cleaned")
     private = dict(api_visibility="private")
-    button.click(find, [path, text_column, label_column, *label_settings], [note, table, pairs, downloads, cleaned, error],
+    button.click(find, [path, text_column, label_column, *label_settings],
+                 [note, table, pairs, downloads, cleaned, error],
                  **private, **INTAKE_EVENTS)
     use_cleaned.click(cleaned_file, cleaned, [upload, error], **private)
     # Another file: the ranking of the previous one must not stay on screen as if it were this one's.

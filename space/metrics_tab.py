@@ -181,7 +181,8 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     for trigger in (refresh.click, page.select):  # redraw everything when the tab is opened or refreshed
         trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private).then(
             draw_curves, [selected, browser_id], [loss, quality, lr], **private).then(
-            draw_details, [detail_run, normalise, browser_id], [confusion, per_class, wrong, comparison, choice, choice_note, suspects_note, suspects],
+            draw_details, [detail_run, normalise, browser_id],
+            [confusion, per_class, wrong, comparison, choice, choice_note, suspects_note, suspects],
             **private)
     selected.change(draw_curves, [selected, browser_id], [loss, quality, lr], **private)
     drawn = gr.State(None)
