@@ -82,11 +82,6 @@ def _task_line(report: dict) -> str:
             f"({markdown_text(found.get('why', ''))}). Change it under \"Labels\" if this is wrong.")
 
 
-def _options(task: str | None, delimiter: str | None, columns: list[str] | None) -> LabelOptions:
-    return LabelOptions.from_settings({"task": task or "auto", "label_delimiter": delimiter or None,
-                                       "label_columns": columns or None})
-
-
 NO_FILE = "Upload a dataset first (CSV, TSV, JSON Lines or Parquet), or use the example dataset."
 
 
@@ -112,7 +107,7 @@ def on_file(path: str | None, task: str | None, delimiter: str | None):
 
 
 def _report(path, text_column, label_column, task, delimiter, label_columns, model=None) -> tuple:
-    labels = _options(task, delimiter, label_columns)
+    labels = LabelOptions.from_form(task, delimiter, label_columns)
     report = service().validate(path, text_column, label_column if not label_columns else None, model=model,
                                 labels=labels).report.to_dict()
     return report_markdown(report), report, charts.class_distribution(report), charts.length_histogram(report)

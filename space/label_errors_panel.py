@@ -42,8 +42,7 @@ def find(path: str | None, text_column: str | None, label_column: str | None, ta
     """Rank the rows; return the note, the flagged rows, the near-duplicate pairs and the downloads."""
     if not path:
         raise UserError("Upload a dataset first, then look for likely label errors.")
-    labels = LabelOptions.from_settings({"task": task or "auto", "label_delimiter": delimiter or None,
-                                         "label_columns": label_columns or None})
+    labels = LabelOptions.from_form(task, delimiter, label_columns)
     result = service().label_errors(path, text_column, label_column if not label_columns else None, labels=labels)
     columns = COLUMNS + (["change"] if result.task == "multi" else [])
     flagged = pd.DataFrame([r for r in result.rows if r["flagged"]], columns=columns + ["flagged"])[columns]

@@ -124,6 +124,12 @@ class LabelOptions:
         config = TrainConfig(**values)
         return cls(config.task, config.label_delimiter, config.label_columns)
 
+    @classmethod
+    def from_form(cls, task: str | None, delimiter: str | None, columns: list[str] | None) -> "LabelOptions":
+        """From the Data tab's inputs, where an empty field means "detect"."""
+        return cls.from_settings({"task": task or "auto", "label_delimiter": delimiter or None,
+                                  "label_columns": columns or None})
+
 
 def resolve_labels(config, report) -> None:
     """Write what intake found into a run's config, so that the run carries its task (tasks/)."""
