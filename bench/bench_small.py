@@ -1,17 +1,17 @@
 """Small data: ClassiTune's defaults vs its own quick baseline, SetFit, and the recipe before warm starts.
 
     python bench/bench_small.py [--datasets sst2,banking77,trec,ag_news] [--per-class 8,32,128] [--seeds 0,1,2]
-                                [--systems ours,before,setfit] [--setfit-python /path/to/venv/bin/python]
+                                [--systems ours,full,before,setfit] [--setfit-python /path/to/venv/bin/python]
 
 Each slice takes N training rows per class (seeded; the same slice for every system) and is scored on a held-out
 test set: SST-2 dev (872), Banking77 test (3,080), TREC test (500), AG News: the second half of its test file
 (3,800; the slices come from the first half); datasets with one file (climate_change_tweets, sms_spam): a seeded,
-stratified 20 % hold-out. A large ``--per-class`` takes the whole training set. "ours" is a run with the defaults (the run holds out 10 % for
-validation, as in the app); "baseline" is that run's own quick baseline (frozen embeddings + logistic
-regression); "chosen" is whichever of the two the run recommends; "before" is the recipe this replaced (3 epochs,
-batch 32, random head, one learning rate, [CLS] pooling). SetFit (a development dependency in
-requirements-dev.txt, not needed by the app) runs in a subprocess with its documented paper setting, ``num_iterations=20``, otherwise defaults,
-on the same rows. One JSON line per run on stdout; a summary table at the end.
+stratified 20 % hold-out. A large ``--per-class`` takes the whole training set. "ours" is a run with the defaults (method auto: setfit on
+few rows per class, else full; the run holds out 10 % for validation, as in the app); "full" the same with method
+full; "baseline" is that run's own quick baseline (frozen embeddings + logistic regression); "chosen" is whichever
+of the two the run recommends; "before" is the recipe of issue 13 (3 epochs, batch 32, random head, one learning
+rate, [CLS] pooling). SetFit itself runs in a subprocess with its documented paper setting, ``num_iterations=20``,
+otherwise defaults, on the same rows. One JSON line per run on stdout; a summary table at the end.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def slice_of(pool: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
 def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir: Path, seed: int) -> dict:
     from trainer.config import TrainConfig
     from trainer.data import load_dataset_file
+    from trainer.method_choice import resolve_method
     from trainer.predict import BaselineClassifier, Classifier
     from trainer.runs import Run
     from trainer.train import run_training
@@ -70,6 +71,7 @@ def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir:
     config = TrainConfig(seed=seed, **settings)
     intake = load_dataset_file(path, validation_fraction=config.validation_fraction, seed=seed)
     config.max_length = intake.report.length["suggested_max_length"]
+    resolve_method(config, intake.report.to_dict())
     run = Run(workdir / "run")
     run.dir.mkdir()
     run.path("labels.json").write_text(json.dumps(intake.labels))
@@ -87,7 +89,7 @@ def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir:
     chosen = status["recommended"]["model"]
     return {"tuned": tuned, "baseline": base, "chosen": tuned if chosen == "tuned" else base,
             "tuned_macro_f1": round(tuned_f1, 4), "baseline_macro_f1": round(base_f1, 4),
-            "recommended": chosen, "seconds": round(seconds, 1), "epochs": status["config_resolved"]["epochs"],
+            "recommended": chosen, "method": config.method, "seconds": round(seconds, 1), "epochs": status["config_resolved"]["epochs"],
             "steps": status.get("best_checkpoint_step")}
 
 
@@ -110,7 +112,7 @@ def setfit_one(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict:
             "seconds": round(seconds, 1)}
 
 
-BEFORE = {"epochs": 3, "batch_size": 32, "head_init": "random", "head_learning_rate": 1e-4, "pooling": "cls"}
+BEFORE = {"method": "full", "epochs": 3, "batch_size": 32, "head_init": "random", "head_learning_rate": 1e-4, "pooling": "cls"}
 
 
 def one(system: str, dataset: str, per_class: int, seed: int, setfit_python: str | None,
@@ -126,12 +128,13 @@ def one(system: str, dataset: str, per_class: int, seed: int, setfit_python: str
             return {**row, "error": done.stderr.strip().splitlines()[-1][:300]}
         return {**row, **json.loads(done.stdout.strip().splitlines()[-1])}
     with tempfile.TemporaryDirectory() as tmp:
-        return {**row, **classitune(train, test, (settings or {}) if system == "ours" else BEFORE, Path(tmp), seed)}
+        chosen = {"ours": settings or {}, "full": {**(settings or {}), "method": "full"}, "before": BEFORE}[system]
+        return {**row, **classitune(train, test, chosen, Path(tmp), seed)}
 
 
 def summarise(rows: list[dict]) -> str:
-    lines = ["| dataset | rows/class | ours (chosen) | ours fine-tuned | its baseline | SetFit | before | s/run ours / SetFit |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | rows/class | ours (method) | ours (chosen) | its baseline | full | SetFit | before | "
+             "s/run ours / full / SetFit |", "|---|---|---|---|---|---|---|---|---|"]
     keys = sorted({(r["dataset"], r["per_class"]) for r in rows})
 
     def stat(system: str, field: str, dataset: str, per_class: int) -> str:
@@ -139,14 +142,18 @@ def summarise(rows: list[dict]) -> str:
                   and r["per_class"] == per_class and field in r]
         if not values:
             return "-"
+        if field == "method":
+            return "/".join(sorted(set(values)))
         spread = statistics.pstdev(values) if len(values) > 1 else 0.0
         return f"{statistics.mean(values):.3f} ± {spread:.3f}" if field != "seconds" else f"{statistics.mean(values):.0f}"
 
     for dataset, per_class in keys:
-        lines.append(f"| {dataset} | {per_class} | {stat('ours', 'chosen', dataset, per_class)} | "
-                     f"{stat('ours', 'tuned', dataset, per_class)} | {stat('ours', 'baseline', dataset, per_class)} | "
-                     f"{stat('setfit', 'accuracy', dataset, per_class)} | {stat('before', 'tuned', dataset, per_class)} | "
-                     f"{stat('ours', 'seconds', dataset, per_class)} / {stat('setfit', 'seconds', dataset, per_class)} |")
+        cells = [stat("ours", "tuned", dataset, per_class) + f" ({stat('ours', 'method', dataset, per_class)})",
+                 stat("ours", "chosen", dataset, per_class), stat("ours", "baseline", dataset, per_class),
+                 stat("full", "chosen", dataset, per_class), stat("setfit", "accuracy", dataset, per_class),
+                 stat("before", "tuned", dataset, per_class),
+                 " / ".join(stat(system, "seconds", dataset, per_class) for system in ("ours", "full", "setfit"))]
+        lines.append(f"| {dataset} | {per_class} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -160,7 +167,12 @@ def main() -> None:
     parser.add_argument("--test-rows", type=int, default=TEST_ROWS, help="subsample larger test sets to this many")
     parser.add_argument("--settings", type=json.loads, default=None, help="JSON overrides of ours' defaults")
     parser.add_argument("--setfit-one", nargs=3, metavar=("DATASET", "PER_CLASS", "SEED"))
+    parser.add_argument("--summarise", nargs="+", metavar="LOG", help="only print the table of earlier runs' lines")
     args = parser.parse_args()
+    if args.summarise:
+        lines = [line for log in args.summarise for line in Path(log).read_text().splitlines()]
+        print(summarise([r for r in map(json.loads, filter(None, lines)) if "system" in r and "error" not in r]))
+        return
     if args.setfit_one:
         dataset, per_class, seed = args.setfit_one
         pool, test = load(dataset, args.test_rows)

@@ -89,6 +89,7 @@ def start_training(file: str, text_column: str = "", label_column: str = "", set
         text_column: the text column; empty to detect it.
         label_column: the label column; empty to detect it.
         settings: training settings, e.g. {"method": "lora", "epochs": 3, "model": "default"}; see TrainConfig.
+            method: auto (default: setfit for few rows per class, else full), full, lora or setfit.
     Returns:
         The run id.
     """

@@ -9,7 +9,7 @@ from typing import Callable
 
 import gradio as gr
 
-from trainer.config import TrainConfig
+from trainer.config import METHOD_NAMES, TrainConfig
 from trainer.errors import UserError
 from trainer.models import display_name
 
@@ -94,10 +94,15 @@ def progress_html(status: dict) -> str:
                   + (f" · quick baseline: {scores_text(base)}" if base else "") + "</div>")
     resolved = status.get("config_resolved") or {}
     if resolved.get("why"):
-        used = (f"epochs {resolved['epochs']:g}, batch {resolved['batch_size']}, learning rate "
-                f"{resolved['learning_rate']:g} (head {resolved['head_learning_rate']:g}), max length "
-                f"{resolved.get('max_length')}, {resolved.get('precision')}, head from a {resolved.get('head_init')} "
-                f"start, pooling {resolved.get('pooling')}, class weights {'on' if resolved.get('class_weights') else 'off'}")
+        method = resolved.get("method", "full")
+        used = (f"method {method}, "
+                + (f"{resolved['total_steps']:,} steps of {resolved['batch_size']} pairs, learning rate "
+                   f"{resolved['learning_rate']:g}, head: {resolved.get('head_init')}" if method == "setfit" else
+                   f"epochs {resolved['epochs']:g}, batch {resolved['batch_size']}, learning rate "
+                   f"{resolved['learning_rate']:g} (head {resolved['head_learning_rate']:g}), head from a "
+                   f"{resolved.get('head_init')} start")
+                + f", max length {resolved.get('max_length')}, {resolved.get('precision')}, pooling "
+                  f"{resolved.get('pooling')}, class weights {'on' if resolved.get('class_weights') else 'off'}")
         why = "; ".join(f"{k}: {v}" for k, v in resolved["why"].items())
         result += f"<div id='resolved-settings' title='{html.escape(why)}'>Settings used: {html.escape(used)}</div>"
     if status.get("stopped_at_step") is not None:
@@ -162,7 +167,7 @@ def summary_markdown(report: dict | None, owner: str, config: TrainConfig) -> st
     return (f"**About to train**: {e(report['file']['name'])} · {'multi-label' if multi else 'single-label'} · "
             f"{len(report['labels'])} {'labels' if multi else 'classes'} · {sizes['train']:,} train / "
             f"{sizes['validation']:,} validation rows · {e(display_name(config.model))} · "
-            f"{'LoRA' if config.method == 'lora' else 'full fine-tune'}  \n**Plan**: {e(plan.describe())}")
+            f"{METHOD_NAMES[plan.method]}  \n**Method**: {e(plan.method_why)}  \n**Plan**: {e(plan.describe())}")
 
 
 def buttons_for(state: str | None, stopping: bool = False) -> tuple:
@@ -184,7 +189,9 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     with gr.Row():
         model = gr.Dropdown(MODELS, value="default", label="Model (or type a Hub id: needs the Hub)",
                             allow_custom_value=True, scale=2, min_width=320)  # a line of its own on a phone
-        method = gr.Radio(["full", "lora"], value="full", label="Method", info="full fine-tune or LoRA adapters")
+        method = gr.Radio(["auto", "full", "lora", "setfit"], value="auto", label="Method",
+                          info="auto: setfit for few rows per class, else full fine-tune; lora: adapters",
+                          elem_id="train-method")
         epochs = gr.Textbox(label="Epochs", placeholder="auto: from the data's size", elem_id="epochs")
     with gr.Row():
         # Text boxes, not number fields: an empty one reads "auto" (a number field shows 0), and 2e-5 types as is.

@@ -58,6 +58,12 @@ def test_train_tab_says_what_it_will_train_and_how_long(page):
     for elem_id in ("epochs", "learning-rate", "batch-size", "max-length"):
         assert field(page, elem_id).input_value() == ""
         assert field(page, elem_id).get_attribute("placeholder").startswith("auto")
+    assert "Method: full: auto, since the classes have about 54 training rows each" in text, text
+    page.locator("#train-method input[value='setfit']").check()  # issue 13: the third method, its plan in pairs
+    summary.get_by_text("steps of 16 pairs").wait_for(timeout=30000)
+    assert "Method: set by you" in summary.inner_text()
+    page.locator("#train-method input[value='auto']").check()
+    summary.get_by_text("full: auto").wait_for(timeout=30000)
     field(page, "learning-rate").fill("fast")
     summary.get_by_text("is not a number").wait_for(timeout=30000)
     field(page, "learning-rate").fill("")

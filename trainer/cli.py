@@ -129,6 +129,7 @@ def _one_run_for_all_ranks(store, create):
 def cmd_train(args) -> int:
     from .data import load_dataset_file
     from .label_sets import resolve_labels
+    from .method_choice import resolve_method
     from .runs import Run, RunStore, write_json_atomic
     from .run_progress import is_main_process, world_size
     from .train import run_training
@@ -150,6 +151,7 @@ def cmd_train(args) -> int:
     if config.max_length is None:
         config.max_length = intake.report.length["suggested_max_length"]
     resolve_labels(config, intake.report)
+    method_choice = resolve_method(config, intake.report.to_dict())
     output = args.output or (Path(os.environ["SM_OUTPUT_DATA_DIR"]) / "run" if os.environ.get("SM_OUTPUT_DATA_DIR") else None)
     store = None
     if output:
@@ -166,6 +168,7 @@ def cmd_train(args) -> int:
         run = _one_run_for_all_ranks(store, lambda: store.create("cli", Path(data).name, config.to_dict(),
                                                                  intake.labels, intake.report.to_dict()))
     if is_main_process():
+        run.update_status(method_choice=method_choice)
         print(f"run directory: {run.dir}", flush=True)
     try:
         status = run_training(run, config, intake.train, intake.validation, intake.labels, test=intake.test,

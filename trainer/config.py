@@ -8,8 +8,10 @@ from pathlib import Path
 
 from .errors import UserError
 
-METHODS = ("full", "lora")
-DEFAULT_LR = {"full": 1e-4, "lora": 1e-3}
+METHODS = ("auto", "full", "lora", "setfit")  # auto: setfit on few rows per class, else full (method_choice.py)
+DEFAULT_LR = {"full": 1e-4, "lora": 1e-3, "setfit": 2e-5}
+METHOD_NAMES = {"auto": "auto", "full": "full fine-tune", "lora": "LoRA fine-tune",
+                "setfit": "SetFit (contrastive encoder training + logistic-regression head)"}
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEAD_INITS = ("probe", "random")
 POOLINGS = ("auto", "mean", "cls")
@@ -23,7 +25,7 @@ class TrainConfig:
     """Everything that decides a run. ``None`` means "choose for me" (resolved by ``resolved``)."""
 
     model: str = "default"
-    method: str = "full"
+    method: str = "auto"
     epochs: float | None = None  # None: chosen from the data's size (schedule.py)
     learning_rate: float | None = None
     head_learning_rate: float | None = None  # None: 10x the body's for full fine-tunes (schedule.py)
@@ -97,7 +99,7 @@ class TrainConfig:
         need(isinstance(self.lora_target_modules, list) and all(isinstance(m, str) and m.strip()
                                                                 for m in self.lora_target_modules),
              "lora_target_modules", "use a list of module names such as [\"query\", \"value\"], or [\"all-linear\"]")
-        need(self.method in METHODS, "method", "use 'full' or 'lora'")
+        need(self.method in METHODS, "method", "use auto, full, lora or setfit")
         need(self.task in TASKS, "task", "use auto, single (one label per text) or multi (several labels per text)")
         need(self.thresholds in THRESHOLDS, "thresholds", "use per_label or global")
         need(self.label_delimiter is None or 1 <= len(self.label_delimiter) <= 3, "label_delimiter",
@@ -126,10 +128,12 @@ class TrainConfig:
         need(0 <= self.lora_dropout < 1, "lora_dropout", "use a fraction in [0, 1)")
         need(bool(self.lora_target_modules), "lora_target_modules", "name at least one module, or 'all-linear'")
         need(1 <= self.gpus <= 64, "gpus", "use 1, or the number of GPUs to train this run on data-parallel")
+        need(self.gpus == 1 or self.method != "setfit", "gpus", "the setfit method trains on one GPU: use 1, or "
+             "method full for a data-parallel run")
 
     @property
     def lr(self) -> float:
-        return self.learning_rate or DEFAULT_LR[self.method]
+        return self.learning_rate or DEFAULT_LR.get(self.method, DEFAULT_LR["full"])
 
     def to_dict(self) -> dict:
         return asdict(self)

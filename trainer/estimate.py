@@ -14,8 +14,9 @@ from .config import TrainConfig
 from .hardware import Hardware
 from .schedule import plan
 
-# Training samples/s of the default model on 2 CPU cores, SST-2 sentences (BENCHMARKS.md, bench_train/bench_lora).
-CPU_DEFAULT_SPEED = {"full": 36.0, "lora": 40.0}
+# Training samples/s of the default model on 2 CPU cores, SST-2 sentences (BENCHMARKS.md, bench_train/bench_lora;
+# setfit: pairs/s of TREC questions in bench_small).
+CPU_DEFAULT_SPEED = {"full": 36.0, "lora": 40.0, "setfit": 24.0}
 REFERENCE_LENGTH = 64
 FROZEN_TEXTS_PER_SECOND = {"cpu": 150.0, "cuda": 3000.0}  # the baseline's and evaluations' forward passes
 
@@ -27,12 +28,15 @@ class Estimate:
     batch_size: int
     seconds: float | None  # None: no speed known for this model, method and hardware
     basis: str
+    method: str = "full"
+    method_why: str = "set by you"
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def describe(self) -> str:
-        plan_text = f"{self.epochs:g} epochs, {self.steps:,} steps of {self.batch_size}"
+        plan_text = (f"{self.steps:,} steps of {self.batch_size} pairs" if self.method == "setfit" else
+                     f"{self.epochs:g} epochs, {self.steps:,} steps of {self.batch_size}")
         if self.seconds is None:
             return f"{plan_text}; {self.basis}"
         return f"{plan_text}; at most about {_duration(self.seconds)} ({self.basis})"
@@ -66,10 +70,11 @@ def estimate(config: TrainConfig, n_train: int, n_validation: int, max_length: i
     speed = measured_speed(history, config, hw)
     if speed is None:
         return Estimate(schedule.total_steps, schedule.epochs, schedule.batch_size, None,
-                        "no time estimate yet: your first run with this model here measures its speed")
+                        "no time estimate yet: your first run with this model here measures its speed", config.method)
     samples_per_second, length, basis = speed
     samples_per_second *= length / max(8, max_length)
     training = schedule.total_steps * schedule.batch_size / samples_per_second
     evaluations = max(1, schedule.total_steps // schedule.eval_steps) * n_validation
     frozen = (n_train + n_validation + evaluations) / FROZEN_TEXTS_PER_SECOND[hw.device]
-    return Estimate(schedule.total_steps, schedule.epochs, schedule.batch_size, training + frozen + 15, basis)
+    return Estimate(schedule.total_steps, schedule.epochs, schedule.batch_size, training + frozen + 15, basis,
+                    config.method)

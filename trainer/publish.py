@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import card_multi_label as multi_card
 from .choice import BASELINE, check_choice, chosen_model
+from .config import METHOD_NAMES
 from .errors import UserError
 from .runs import Run
 from .setfit_export import write_setfit_folder
@@ -156,7 +157,11 @@ def model_card(run: Run, options: PublishOptions):
                  "balanced" if resolved.get("class_weights") else "none", "max_length": resolved.get("max_length")}
     else:
         what = (f"A text classifier fine-tuned from [{base_model}](https://huggingface.co/{base_model}) with "
-                f"[ClassiTune](https://huggingface.co/spaces) ({config.get('method')} fine-tune).")
+                f"[ClassiTune](https://huggingface.co/spaces) ({METHOD_NAMES.get(config.get('method'), 'fine-tune')})."
+                + (" The encoder was trained SetFit-style on pairs of training texts (same label or not, "
+                   "cosine-similarity loss), then the classification head was fitted as a logistic regression on its "
+                   "features; it is saved as a standard transformers classifier." if config.get("method") == "setfit"
+                   else ""))
         hyper = {"method": config.get("method"), "epochs": resolved.get("epochs") or config.get("epochs"),
                  "learning_rate": resolved.get("learning_rate"), "head_learning_rate": resolved.get("head_learning_rate"),
                  "head_init": resolved.get("head_init"), "pooling": resolved.get("pooling"),
@@ -164,6 +169,10 @@ def model_card(run: Run, options: PublishOptions):
                  "max_length": resolved.get("max_length"), "warmup_ratio": config.get("warmup_ratio"),
                  "weight_decay": config.get("weight_decay"), "precision": resolved.get("precision"),
                  "class_weighted_loss": resolved.get("class_weights"), "seed": config.get("seed")}
+        if config.get("method") == "setfit":
+            hyper.update(epochs=None, head_learning_rate=None, training_pairs=status.get("pairs"),
+                         steps=resolved.get("total_steps"), pair_batch_size=resolved.get("batch_size"),
+                         batch_size=None, warmup_ratio=0.1)
         if config.get("method") == "lora":
             hyper.update(lora_r=config.get("lora_r"), lora_alpha=config.get("lora_alpha"),
                          lora_dropout=config.get("lora_dropout"), lora_target_modules=config.get("lora_target_modules"))
@@ -323,7 +332,7 @@ def push(run: Run, options: PublishOptions, token: str | None, endpoint: str | N
             _check_namespace(api, options.repo_id)
             url = api.create_repo(options.repo_id, private=options.private, exist_ok=True)
             what = ("quick baseline (SetFit format)" if published_model(run, options) == BASELINE
-                    else f"{run.config().get('method')} fine-tune")
+                    else METHOD_NAMES.get(run.config().get("method"), "fine-tuned model"))
             # The repo then holds exactly this upload: a SetFit baseline's files do not linger beside a later
             # fine-tuned model (nor the reverse), where they would mislead loaders and the demo Space.
             info = api.upload_folder(folder_path=str(folder), repo_id=options.repo_id, delete_patterns=["*"],

@@ -39,6 +39,10 @@ class Schedule:
 
 
 def plan(config: TrainConfig, n_train: int, hw: Hardware, world_size: int = 1) -> Schedule:
+    if config.method == "setfit":  # pairs, not epochs over rows
+        from .contrastive import plan_contrastive
+
+        return plan_contrastive(config, n_train)
     why = {}
     if config.batch_size:
         batch, why["batch_size"] = config.batch_size, "set by you"

@@ -22,6 +22,7 @@ from .estimate import Estimate, estimate
 from .hardware import Hardware
 from .data import IntakeLimits, load_dataset_file
 from .label_sets import LabelOptions, resolve_labels
+from .method_choice import choose_method, resolve_method
 from .errors import UserError
 from .label_errors import LabelErrors, label_errors_in_file
 from .queue import check_gpus, check_run_time, max_run_minutes, max_runs_per_user
@@ -128,10 +129,12 @@ class Service:
         if config.max_length is None:
             config.max_length = intake.report.length["suggested_max_length"]
         resolve_labels(config, intake.report)
+        method_choice = resolve_method(config, intake.report.to_dict())
         if max_run_minutes() is not None:  # the estimate probes the hardware: only when the operator set a cap
             check_run_time(self.estimate(owner, config, intake.report.to_dict()).seconds)
         run = self.store.create(owner, Path(path).name, config.to_dict(), intake.labels, intake.report.to_dict())
         intake.save(run.path("data"))
+        run.update_status(method_choice=method_choice)
         return run
 
     def run(self, run_id: str, owner: str) -> Run:
@@ -218,10 +221,14 @@ class Service:
                 history.append({**run.status(), "config": run.config()})
             except (UserError, OSError, ValueError):
                 continue
+        config = TrainConfig.from_dict(config.to_dict())
+        config.method, why = choose_method(config, report)
         sizes = report.get("split_sizes") or {}
         max_length = config.max_length or (report.get("length") or {}).get("suggested_max_length") or 128
-        return estimate(config, int(sizes.get("train", 0)), int(sizes.get("validation", 0)), int(max_length),
-                        Hardware.from_dict(self.hardware), history)
+        found = estimate(config, int(sizes.get("train", 0)), int(sizes.get("validation", 0)), int(max_length),
+                         Hardware.from_dict(self.hardware), history)
+        found.method_why = why
+        return found
 
     # -- prediction ------------------------------------------------------------------------------
 

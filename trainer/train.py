@@ -1,18 +1,17 @@
-"""The training engine: one fine-tune (full or LoRA) of one run, reporting itself to its run directory.
+"""The training engine: one run, from its prepared data to a saved, evaluated ``model/``.
 
-Built on ``transformers.Trainer`` (so ``accelerate launch`` data parallelism, mixed
-precision, checkpoints and resume come from the library) with dynamic padding and
-length-grouped batches. Progress goes to ``status.json`` (at most once a second) and
-every log / evaluation event to ``metrics.jsonl``; only the main process writes.
+Loads the model, fits the quick baseline and warm-starts the head (warm_start.py), checks
+the labels, hands the model to the run's method (fine_tune.py: full or LoRA;
+contrastive.py: setfit), then evaluates, saves, and recommends the better of the two
+models. Progress goes to ``status.json`` (at most once a second) and every log /
+evaluation event to ``metrics.jsonl``; only the main process writes.
 """
 
 from __future__ import annotations
 
 import csv
 import errno
-import json
 import os
-import re
 import shutil
 import time
 from pathlib import Path
@@ -26,26 +25,19 @@ from .config import TrainConfig
 from .errors import UserError
 from .hardware import Hardware, detect, precision_for
 from .label_errors import find_label_errors, with_verdicts
-from .mean_pooling import add_mean_pooling_layer, layer_name, trained_for_mean_pooling
+from .contrastive import fit_contrastive
+from .fine_tune import Fitting, fine_tune
+from .mean_pooling import add_mean_pooling_layer, trained_for_mean_pooling
 from .models import display_name, model_max_length, resolve_model
-from .run_progress import Reporter, make_callback, world_size
-from .runs import STOP_REQUEST, Run, RunStore, this_process, write_json_atomic
+from .run_progress import Reporter, world_size
+from .runs import Run, RunStore, this_process, write_json_atomic
 from .schedule import Schedule, plan
 from .tasks import task_of
-from .warm_start import head_layer, warm_start
+from .warm_start import warm_start
 
 
 class RunCancelled(BaseException):
     """Raised (from a signal handler or Ctrl-C) to stop a run; BaseException so no ``except Exception`` hides it."""
-
-
-def _tokenize(tokenizer, frame: pd.DataFrame, max_length: int, targets: np.ndarray):
-    from datasets import Dataset
-
-    encoded = tokenizer(frame["text"].tolist(), truncation=True, max_length=max_length)
-    columns = {k: encoded[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded}
-    columns["labels"] = targets.tolist()  # class ids, or multi-hot float rows for multi-label runs
-    return Dataset.from_dict(columns)
 
 
 def _load_model(config: TrainConfig, model_path: str, labels: list[str], task):
@@ -70,53 +62,6 @@ def _add_pooling(config: TrainConfig, model_path: str, model):
         raise UserError(f"pooling=mean works with BERT-architecture models only; {config.model!r} is "
                         f"{model.config.model_type}. Use pooling=auto or cls.")
     return layer
-
-
-def _prepare_for_method(config: TrainConfig, model, pooling_layer=None):
-    """Freeze the word embeddings (full) or wrap in LoRA adapters, after the head was warm-started."""
-    if config.method == "full" and config.freeze_embeddings:
-        # The word-embedding matrix is the largest tensor of a small encoder (11.7M of MiniLM's 22.7M weights);
-        # its dense AdamW update costs a large share of each CPU step and barely moves accuracy.
-        model.get_input_embeddings().weight.requires_grad_(False)
-    if config.method == "lora":
-        from peft import LoraConfig, TaskType, get_peft_model
-
-        targets = config.lora_target_modules
-        frozen = rf"{re.escape(layer_name(model, pooling_layer))}\..*" if pooling_layer is not None else None
-        lora = LoraConfig(task_type=TaskType.SEQ_CLS, r=config.lora_r, lora_alpha=config.lora_alpha,
-                          lora_dropout=config.lora_dropout, exclude_modules=frozen,
-                          target_modules="all-linear" if targets == ["all-linear"] else targets)
-        try:
-            model = get_peft_model(model, lora)
-        except ValueError as exc:
-            raise UserError(f"LoRA target modules {targets} do not match this model ({exc}). "
-                            f"Use 'all-linear' or names such as query, value.") from exc
-    return model
-
-
-def _optimizer(model, schedule: Schedule, weight_decay: float, head_name: str | None):
-    """AdamW with the head (when found) on its own learning rate; no weight decay on biases and LayerNorm weights."""
-    groups: dict[tuple[bool, bool], list] = {}
-    head_prefix = head_name.split(".")[0] if head_name else None
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        is_head = head_prefix is not None and f".{head_prefix}." in f".{name}"
-        decay = param.dim() >= 2
-        groups.setdefault((is_head, decay), []).append(param)
-    return torch.optim.AdamW([{"params": params, "weight_decay": weight_decay if decay else 0.0,
-                               "lr": schedule.head_learning_rate if is_head else schedule.learning_rate}
-                              for (is_head, decay), params in groups.items()], lr=schedule.learning_rate)
-
-
-def _latest_checkpoint(run: Run) -> Path | None:
-    """The newest complete checkpoint, to resume an interrupted run from."""
-    folder = run.path("checkpoints")
-    if not folder.is_dir():
-        return None
-    # A worker killed mid-save leaves a checkpoint without trainer_state.json (written last): skip it.
-    complete = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").exists()]
-    return max(complete, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -191,7 +136,7 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
 def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame | None,
            labels: list[str], reporter: Reporter, hw: Hardware, schedule: Schedule, resume: bool,
            started: float) -> dict:
-    from transformers import AutoTokenizer, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import AutoTokenizer, set_seed
 
     set_seed(config.seed)
     task = task_of(config.to_dict())
@@ -219,70 +164,12 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         write_json_atomic(run.path("baseline") / "evaluation.json", baseline_evaluation)
         run.update_status(baseline=baseline_scores)
         _check_labels(run, reporter, train, warm, labels, task.name)
-    head = head_layer(model, len(labels))
-    model = _prepare_for_method(config, model, pooling_layer)
-    reporter.phase("tokenizing")
-    train_ds, val_ds = _tokenize(tokenizer, train, max_length, train_targets), _tokenize(tokenizer, validation, max_length, truth)
-    batch = schedule.batch_size
-    args = TrainingArguments(
-        output_dir=str(run.path("checkpoints")), per_device_train_batch_size=batch,
-        per_device_eval_batch_size=batch * 4, num_train_epochs=schedule.epochs, learning_rate=schedule.learning_rate,
-        warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay, lr_scheduler_type="linear",
-        eval_strategy="steps", eval_steps=schedule.eval_steps, save_strategy="steps", save_steps=schedule.eval_steps,
-        save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
-        logging_steps=max(1, min(schedule.eval_steps, schedule.total_steps // 50)), logging_first_step=True,
-        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=hw.device == "cpu", seed=config.seed,
-        train_sampling_strategy="group_by_length", report_to="none", disable_tqdm=True, log_level="warning",
-        dataloader_num_workers=0, ddp_find_unused_parameters=False)
-
-    def weighted_loss(outputs, labels_, num_items_in_batch=None):
-        """The task's weighted loss, a mean over this process's batch. Given ``num_items_in_batch``, Trainer
-        multiplies a custom loss by the number of processes (it expects a sum over the global count, which DDP's
-        gradient averaging divides back): undone here, or N processes train on an N times larger loss."""
-        loss = task.loss(outputs.logits, labels_, weights)
-        if num_items_in_batch is not None and args.average_tokens_across_devices and world_size() > 1:
-            loss = loss / world_size()
-        return loss
-
-    def compute_metrics(prediction):
-        """At the thresholds tuned on this evaluation (multi-label), so the best checkpoint is chosen as it is used."""
-        probs, target = task.probabilities(np.asarray(prediction.predictions)), np.asarray(prediction.label_ids)
-        return task.scores(target, probs, task.thresholds(target, probs, labels, config.thresholds), labels)
-
-    from transformers import DataCollatorWithPadding, PrinterCallback
-
-    callbacks = [make_callback(reporter, batch, started, task.eval_keys)]
-    if config.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    optimizer = _optimizer(model, schedule, config.weight_decay, head[0] if head else None)
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
-                      data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8),
-                      compute_metrics=compute_metrics, callbacks=callbacks, optimizers=(optimizer, None),
-                      compute_loss_func=weighted_loss if weights is not None else None)
-    trainer.remove_callback(PrinterCallback)  # our callback prints the same events once, compactly
-    checkpoint = _latest_checkpoint(run) if resume else None
-    if checkpoint and reporter.main:
-        _drop_events_after(run, int(checkpoint.name.split("-")[-1]))
-    if reporter.main:
-        reporter.run.update_status(config_resolved={
-            **schedule.to_dict(), "task": task.title, "max_length": max_length, "precision": precision,
-            "class_weights": weights is not None,
-            "head_init": config.head_init, "pooling": "mean" if pooling_layer is not None else "model default",
-            "world_size": world_size()})
-    reporter.phase("training")
-    train_started = time.time()
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    train_seconds = time.time() - train_started
-    if run.path(STOP_REQUEST).exists():
-        reporter.say(f"stopped by you at step {trainer.state.global_step}: keeping the best model so far")
-    summary = {"stopped_at_step": trainer.state.global_step if run.path(STOP_REQUEST).exists() else None,
-               "train_seconds": round(train_seconds, 1),
-               "samples_per_second": round(result.metrics.get("train_samples_per_second", 0.0), 1),
-               "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint)}
+    fit = fit_contrastive if config.method == "setfit" else fine_tune
+    model, summary = fit(Fitting(run, config, model, tokenizer, model_path, train, validation, labels, task, reporter,
+                                 hw, schedule, resume, started, max_length, precision, pooling_layer, weights))
     if not reporter.main:
         return summary
     reporter.phase("evaluating")
-    model = trainer.model
     probs = _probabilities(model, tokenizer, validation, max_length, task)
     thresholds = task.thresholds(truth, probs, labels, config.thresholds)
     evaluation = task.evaluation(truth, probs, labels, thresholds)
@@ -296,23 +183,12 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
         test_probs = _probabilities(model, tokenizer, test, max_length, task)
         summary["test"] = task.scores(task.targets(test, len(labels)), test_probs, thresholds, labels)
     reporter.phase("saving model")
-    _save_model(trainer.model, tokenizer, run, config, max_length, thresholds)
+    _save_model(model, tokenizer, run, config, max_length, thresholds)
     shutil.rmtree(run.path("checkpoints"), ignore_errors=True)
     summary["baseline"] = baseline_scores
     summary["recommended"] = recommend(summary["best"], baseline_scores, len(validation), task.ranking)
     summary["base_model_name"] = display_name(config.model)
     return summary
-
-
-def _step_of(checkpoint: str | None) -> int | None:
-    return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else None
-
-
-def _drop_events_after(run: Run, step: int) -> None:
-    """On resume, forget events logged after the checkpoint: they will be logged again."""
-    kept = [e for e in run.metrics() if e.get("step", 0) <= step]
-    write_text = "".join(json.dumps(e) + "\n" for e in kept)
-    run.path("metrics.jsonl").write_text(write_text)
 
 
 def _probabilities(model, tokenizer, frame: pd.DataFrame, max_length: int, task) -> np.ndarray:

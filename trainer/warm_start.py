@@ -110,10 +110,30 @@ def warm_start(model, tokenizer, train_texts: list[str], train_targets: np.ndarr
     n, targets = len(sample), train_targets[sample]
     baseline = Baseline.fit(mean[:n], targets, n_labels, balanced, max_length, task)
     if head_in is not None:
-        probe = Baseline.fit(head_in[:n], targets, n_labels, balanced, max_length, task)
-        with torch.no_grad():
-            head.weight.copy_(torch.as_tensor(probe.coef, dtype=head.weight.dtype))
-            if head.bias is not None:  # classes absent from train keep a very negative bias, not -1e4 (fp16)
-                head.bias.copy_(torch.as_tensor(np.maximum(probe.intercept, -20.0), dtype=head.bias.dtype))
+        _load_probe(head, Baseline.fit(head_in[:n], targets, n_labels, balanced, max_length, task))
     return WarmStart(baseline=baseline, validation_probabilities=baseline.probabilities(mean[n:]), train_rows=sample,
                      train_features=mean[:n])
+
+
+def _load_probe(head: torch.nn.Linear, probe: Baseline) -> None:
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(probe.coef, dtype=head.weight.dtype))
+        if head.bias is not None:  # classes absent from train keep a very negative bias, not -1e4 (fp16)
+            head.bias.copy_(torch.as_tensor(np.maximum(probe.intercept, -20.0), dtype=head.bias.dtype))
+
+
+def refit_head(model, tokenizer, train_texts: list[str], train_targets: np.ndarray, n_labels: int, max_length: int,
+               balanced: bool, seed: int = 0, pooling_layer: torch.nn.Module | None = None,
+               task: str = "single") -> bool:
+    """Fit the head afresh as a logistic regression on the features it receives from the (tuned) encoder, as
+    SetFit fits its head; False when the head reads every token (no fixed position to probe)."""
+    found = head_layer(model, n_labels)
+    if found is None:
+        return False
+    sample = _sample(np.asarray(train_targets), seed)
+    _, head_in = frozen_features(model, tokenizer, [train_texts[i] for i in sample], max_length, found[1],
+                                 pooling_layer=pooling_layer)
+    if head_in is None:
+        return False
+    _load_probe(found[1], Baseline.fit(head_in, train_targets[sample], n_labels, balanced, max_length, task))
+    return True

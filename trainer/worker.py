@@ -109,6 +109,7 @@ def standby() -> int:
     """
     import datasets  # noqa: F401
     import peft  # noqa: F401
+    import sentence_transformers  # noqa: F401 (the setfit method)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer  # noqa: F401
 
     line = sys.stdin.readline()
