@@ -90,7 +90,7 @@ def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir:
     return {"tuned": tuned, "baseline": base, "chosen": tuned if chosen == "tuned" else base,
             "tuned_macro_f1": round(tuned_f1, 4), "baseline_macro_f1": round(base_f1, 4),
             "recommended": chosen, "method": config.method, "seconds": round(seconds, 1), "epochs": status["config_resolved"]["epochs"],
-            "steps": status.get("best_checkpoint_step")}
+            "steps": status.get("best_checkpoint_step"), "samples_per_second": status.get("samples_per_second")}
 
 
 def setfit_one(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict:

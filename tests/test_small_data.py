@@ -1,9 +1,9 @@
 """Small data: a few-shot run picks the setfit method by itself, is at least as good as its own quick baseline,
 says which of the two is better, lets the user switch, and publishes either model in a form that loads in one line.
 
-One real run (TREC, 32 questions per class, scored on the official 500-question test set) is shared by the tests.
-Calibration (seed 0, 2 CPU cores): the setfit run CALIBRATION on the test set vs its baseline's 0.69; the full
-fine-tune of the same rows reached 0.81 and the recipe before warm starts 0.39.
+One real run (TREC, 8 questions per class, scored on the official 500-question test set) is shared by the tests.
+Calibration (seed 0, 2 CPU cores, about a minute): the setfit run scores 0.75 on the test set vs its baseline's
+0.49 (SetFit itself, on all 48 rows: 0.76; seeds 1 and 2: 0.73 and 0.88).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ OWNER = "fewshot"
 def few_shot(shared, tmp_path_factory):
     folder = tmp_path_factory.mktemp("few-shot")
     pool = pd.read_csv(shared / "trec" / "train.csv")
-    rows = pd.concat(g.sample(n=32, random_state=0) for _, g in pool.groupby("label")).sample(frac=1, random_state=0)
-    rows[["text", "label"]].to_csv(folder / "trec-32.csv", index=False)
+    rows = pd.concat(g.sample(n=8, random_state=0) for _, g in pool.groupby("label")).sample(frac=1, random_state=0)
+    rows[["text", "label"]].to_csv(folder / "trec-8.csv", index=False)
     service = Service(folder / "root")
-    run = service.start(OWNER, str(folder / "trec-32.csv"), TrainConfig())
+    run = service.start(OWNER, str(folder / "trec-8.csv"), TrainConfig())
     deadline = time.time() + 900
     while run.status().get("state") in ("queued", "running") and time.time() < deadline:
         time.sleep(1)
@@ -48,11 +48,11 @@ def test_few_shot_run_is_at_least_its_baseline_on_held_out_data(few_shot):
     service, run, test = few_shot["service"], few_shot["run"], few_shot["test"]
     tuned, base = accuracy(service, f"tuned:{run.id}", test), accuracy(service, f"base:{run.id}", test)
     chosen = accuracy(service, run.id, test)
-    print(f"\nTREC 32/class, test accuracy: fine-tuned {tuned:.3f}, baseline {base:.3f}, the run's model {chosen:.3f}")
+    print(f"\nTREC 8/class, test accuracy: fine-tuned {tuned:.3f}, baseline {base:.3f}, the run's model {chosen:.3f}")
     assert tuned >= 0.65  # 6 classes, the largest is 23 % of the test set
     assert tuned >= base - 0.02 and chosen >= base - 0.02
     resolved = run.status()["config_resolved"]
-    assert resolved["method"] == "setfit" and run.config()["method"] == "setfit"  # auto chose it: ~29 rows per class
+    assert resolved["method"] == "setfit" and run.config()["method"] == "setfit"  # auto chose it: ~7 rows per class
     assert resolved["why"]["method"].startswith("setfit: auto") and resolved["pooling"] == "mean"
     assert set(resolved["why"]) >= {"epochs", "batch_size", "learning_rate", "head_learning_rate"}
     assert resolved["total_steps"] == run.status()["progress"]["max_steps"]
@@ -75,7 +75,10 @@ def test_the_setfit_model_is_a_plain_classifier_that_pipeline_loads(few_shot):
 def test_the_run_recommends_the_better_model_and_the_user_can_switch(few_shot):
     service, run = few_shot["service"], few_shot["run"]
     status = run.status()
-    better = BASELINE if status["baseline"]["macro_f1"] > status["best"]["macro_f1"] else TUNED
+    def rank(scores):  # as the run ranks them: macro-F1, then accuracy, to 4 places (a tie keeps the fine-tuned)
+        return round(scores["macro_f1"], 4), round(scores["accuracy"], 4)
+
+    better = BASELINE if rank(status["baseline"]) > rank(status["best"]) else TUNED
     assert status["recommended"]["model"] == better
     texts = ["How far is it from Denver to Aspen?", "Who wrote Hamlet?"]
     tuned = service.predict(f"tuned:{run.id}", texts, OWNER)
@@ -171,6 +174,8 @@ def test_auto_picks_setfit_for_few_rows_per_class_and_says_why():
     assert choose_method(TrainConfig(gpus=2), report([8] * 6))[0] == "full"
     assert choose_method(TrainConfig(method="lora"), report([8] * 6)) == ("lora", "set by you")
     assert choose_method(TrainConfig(method="setfit"), report([500] * 6)) == ("setfit", "set by you")
+    with pytest.raises(UserError, match="single-label data"):
+        choose_method(TrainConfig(method="setfit"), report([8] * 6, task="multi"))
 
 
 def test_setfit_plan_counts_pairs_caps_steps_and_refuses_what_it_cannot_do():

@@ -116,6 +116,8 @@ def fit_contrastive(f: Fitting):
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if f.hw.device == "cuda" else "cpu"
     encoder = SentenceTransformer(f.model_path, device=device, trust_remote_code=False)
     encoder.max_seq_length = f.max_length
+    if f.config.freeze_embeddings:  # as for full fine-tunes: the largest tensor, its AdamW update slows CPU steps
+        encoder[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
     pairs = _pairs(texts, targets, schedule.total_steps * schedule.batch_size, f.config.seed)
     args = Arguments(output_dir=str(f.run.path("checkpoints")), per_device_train_batch_size=schedule.batch_size,
                      max_steps=schedule.total_steps, learning_rate=schedule.learning_rate, warmup_steps=0.1,
@@ -164,8 +166,9 @@ def _copy_encoder(encoder, model) -> None:
     """The tuned encoder's weights into the classifier's base model. Its pooler is left alone (sentence-transformers
     pools the token vectors and never trains it), and so is the added mean-pooling layer, which it lacks."""
     tuned = {k: v for k, v in encoder[0].auto_model.state_dict().items() if not k.startswith("pooler.")}
-    target = model.base_model
-    missing, unexpected = target.load_state_dict(tuned, strict=False)
-    if unexpected or any(not (k.startswith("pooler.") or k.startswith("encoder.layer.")) for k in missing):
+    layers = {k.split(".")[2] for k in tuned if k.startswith("encoder.layer.")}
+    added = f"encoder.layer.{len(layers)}."  # the mean-pooling layer, when the run added one
+    missing, unexpected = model.base_model.load_state_dict(tuned, strict=False)
+    if unexpected or any(not (k.startswith("pooler.") or k.startswith(added)) for k in missing):
         raise RuntimeError(f"The tuned encoder does not match the classifier: missing {missing[:3]}, "
                            f"unexpected {unexpected[:3]}")

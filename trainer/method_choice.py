@@ -13,12 +13,16 @@ import statistics
 
 from .config import TrainConfig
 from .contrastive import MAX_ROWS
+from .errors import UserError
 
 SETFIT_MAX_PER_CLASS = 32  # median training rows per class up to which auto picks setfit (measured up to 32)
 
 
 def choose_method(config: TrainConfig, report: dict) -> tuple[str, str]:
     """(method, why) for a validated dataset's report (``data_report.json``)."""
+    if config.method == "setfit" and report.get("task") == "multi":
+        raise UserError("The setfit method is for single-label data, and this file has several labels per text: "
+                        "use method auto or full (or lora).")
     if config.method != "auto":
         return config.method, "set by you"
     counts = [c["train"] for c in (report.get("class_counts") or {}).values() if c.get("train")]

@@ -73,7 +73,8 @@ def estimate_gpu_seconds(run: Run) -> int:
             for name in ("train", "validation")}
     schedule = plan(config, rows["train"], Hardware("cuda", "GPU", 40.0, 1, True, 1))
     evaluations = schedule.total_steps / schedule.eval_steps
-    samples = rows["train"] * schedule.epochs + rows["validation"] * evaluations
+    texts_per_sample = 2 if config.method == "setfit" else 1  # a setfit step's samples are pairs of texts
+    samples = schedule.total_steps * schedule.batch_size * texts_per_sample + rows["validation"] * evaluations
     model = Path(resolve_model(config.model))
     weights = sum(f.stat().st_size for f in model.glob("*.safetensors")) if model.is_dir() else 0
     scale = max(1.0, (weights or 440e6) / 91e6)  # the default's model.safetensors is 91 MB
