@@ -15,8 +15,8 @@ from .hardware import Hardware
 from .schedule import plan
 
 # Training samples/s of the default model on 2 CPU cores, SST-2 sentences (BENCHMARKS.md, bench_train/bench_lora;
-# setfit: pairs/s of TREC questions in bench_small).
-CPU_DEFAULT_SPEED = {"full": 36.0, "lora": 40.0, "setfit": 24.0}
+# setfit: pairs/s of SST-2 sentences in bench_small).
+CPU_DEFAULT_SPEED = {"full": 36.0, "lora": 40.0, "setfit": 13.0}
 REFERENCE_LENGTH = 64
 FROZEN_TEXTS_PER_SECOND = {"cpu": 150.0, "cuda": 3000.0}  # the baseline's and evaluations' forward passes
 
