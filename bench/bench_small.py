@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--summarise", nargs="+", metavar="LOG", help="only print the table of earlier runs' lines")
     args = parser.parse_args()
     if args.summarise:
-        lines = [line for log in args.summarise for line in Path(log).read_text().splitlines()]
+        lines = [line for log in args.summarise for line in Path(log).read_text().splitlines() if line.startswith("{")]
         print(summarise([r for r in map(json.loads, filter(None, lines)) if "system" in r and "error" not in r]))
         return
     if args.setfit_one:
