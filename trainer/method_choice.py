@@ -41,7 +41,8 @@ def choose_method(config: TrainConfig, report: dict) -> tuple[str, str]:
         return "setfit", (f"setfit: auto, since the classes have about {per_class:g} training rows each (up to "
                           f"{SETFIT_MAX_PER_CLASS}, SetFit's contrastive training measured better than fine-tuning)")
     return "full", (f"full: auto, since the classes have about {per_class:g} training rows each (more than "
-                    f"{SETFIT_MAX_PER_CLASS}, where fine-tuning is as good and faster)"
+                    f"{SETFIT_MAX_PER_CLASS}: setfit was measured better only up to there, and fine-tuning is several "
+                    f"times faster)"
                     if per_class > SETFIT_MAX_PER_CLASS else
                     f"full: auto, since {n_train:,} training rows are more than setfit's {MAX_ROWS:,}")
 
