@@ -58,7 +58,7 @@ def test_train_tab_says_what_it_will_train_and_how_long(page):
     for elem_id in ("epochs", "learning-rate", "batch-size", "max-length"):
         assert field(page, elem_id).input_value() == ""
         assert field(page, elem_id).get_attribute("placeholder").startswith("auto")
-    assert "Method: full: auto, since the classes have about 54 training rows each" in text, text
+    assert "Method: full: auto, since 324 training rows would give setfit 12,960 pairs" in text, text
     page.locator("#train-method input[value='setfit']").check()  # issue 13: the third method, its plan in pairs
     summary.get_by_text("steps of 16 pairs").wait_for(timeout=30000)
     assert "Method: set by you" in summary.inner_text()

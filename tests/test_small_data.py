@@ -163,12 +163,15 @@ def report(per_class: list[int], task: str = "single") -> dict:
 
 
 def test_auto_picks_setfit_for_few_rows_per_class_and_says_why():
-    from trainer.method_choice import SETFIT_MAX_PER_CLASS, choose_method
+    from trainer.method_choice import SETFIT_AUTO_MAX_ROWS, SETFIT_MAX_PER_CLASS, choose_method
 
     method, why = choose_method(TrainConfig(), report([8] * 6))
     assert method == "setfit" and "about 8 training rows each" in why
     assert choose_method(TrainConfig(), report([8] * 77))[0] == "full"  # many classes: measured worse, and slow
-    assert choose_method(TrainConfig(), report([SETFIT_MAX_PER_CLASS + 1] * 4))[0] == "full"
+    assert choose_method(TrainConfig(), report([SETFIT_MAX_PER_CLASS + 1] * 2))[0] == "full"
+    assert choose_method(TrainConfig(), report([115, 115]))[0] == "setfit"  # SST-2 at 128 per class, 10 % held out
+    method, why = choose_method(TrainConfig(), report([SETFIT_AUTO_MAX_ROWS // 4 + 1] * 4))  # bounded for time
+    assert method == "full" and "choose method setfit to train it anyway" in why
     assert choose_method(TrainConfig(), report([200, 200, 10]))[0] == "full"  # the median class, not the smallest
     assert choose_method(TrainConfig(), report([8] * 6, task="multi")) == (
         "full", "full: auto picks full fine-tuning for multi-label data")

@@ -3,7 +3,7 @@
 With tens of labeled rows per class, cross-entropy fine-tuning gets few, noisy steps;
 SetFit (Tunstall et al., 2022) instead trains the sentence encoder on pairs of rows
 ("same label?" as a cosine target), 40 pairs per row, and then fits a logistic
-regression on the tuned embeddings. Measured on 8-32 rows per class (BENCHMARKS.md,
+regression on the tuned embeddings. Measured on 8-128 rows per class (BENCHMARKS.md,
 ``bench/bench_small.py``) it beats our cross-entropy recipe. The pairs come from SetFit's
 own sampler (``setfit.sampler.ContrastiveDataset``, its paper setting of 20 iterations)
 and the training from sentence-transformers' trainer with ``CosineSimilarityLoss``:
@@ -34,7 +34,7 @@ from .warm_start import refit_head
 
 ITERATIONS = 20  # SetFit's paper setting: 20 positive and 20 negative pairs per training row
 PAIR_BATCH = 16  # SetFit's default embedding batch size
-MAX_STEPS = 4000  # about 15 minutes on 2 CPU cores; more rows get fewer pairs each
+MAX_STEPS = 4000  # 64,000 pairs: about an hour on 2 CPU cores (minutes on a GPU); more rows get fewer pairs each
 MAX_ROWS = 5000  # the sampler enumerates every pair of rows; past this, full fine-tuning is the method anyway
 EVALUATIONS = 5  # validation scores plotted during training (a logistic regression on the current embeddings)
 

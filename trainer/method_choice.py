@@ -1,11 +1,12 @@
 """Which training method ``auto`` means for this data: setfit for few rows per class, full fine-tuning otherwise.
 
 Measured on real data (BENCHMARKS.md, ``bench/bench_small.py``, test accuracy over 3 seeds): with up to
-a few dozen labeled rows per class, SetFit's contrastive training beats cross-entropy fine-tuning
-on data with a few classes (TREC, 6 classes, 8 rows each: 0.79 vs 0.69); with more rows the gap closes while
-contrastive training costs 40 pairs per row (a few times slower), so full fine-tuning takes over. With many classes
-it loses (Banking77, 77 classes, 8 rows each: 0.807 vs 0.827, and 12x slower on a CPU). Multi-label data always
-gets full fine-tuning (its contrastive pairs are not measured here).
+128 labeled rows per class, SetFit's contrastive training beats cross-entropy fine-tuning on data with a few
+classes (TREC, 6 classes, 8 rows each: 0.79 vs 0.69; SST-2, 128 rows each: 0.777 vs 0.734). It costs 40 pairs per
+row, about 10x the time of full fine-tuning on a CPU, so auto bounds it at SETFIT_AUTO_MAX_ROWS training rows
+(x 40 pairs: about 10 minutes on 2 CPU cores, a minute on a GPU); ``method=setfit``
+takes it past that. With many classes it loses (Banking77, 77 classes, 8 rows each: 0.807 vs 0.827, and 12x
+slower on a CPU). Multi-label data always gets full fine-tuning (its contrastive pairs are not measured here).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import statistics
 
 from .config import TrainConfig
-from .contrastive import MAX_ROWS
+from .contrastive import ITERATIONS
 from .errors import UserError
 
-SETFIT_MAX_PER_CLASS = 32  # median training rows per class up to which auto picks setfit (measured up to 32)
+SETFIT_MAX_PER_CLASS = 128  # median training rows per class up to which auto picks setfit (measured up to 128)
+SETFIT_AUTO_MAX_ROWS = 300  # bounds auto's setfit runs to 12,000 pairs, for time: about 10 minutes on 2 CPU cores
 SETFIT_MAX_CLASSES = 10  # measured better on 2-6 classes; on Banking77's 77 worse than full, and 12x slower
 
 
@@ -37,14 +39,18 @@ def choose_method(config: TrainConfig, report: dict) -> tuple[str, str]:
     if len(counts) > SETFIT_MAX_CLASSES:
         return "full", (f"full: auto picks full fine-tuning for more than {SETFIT_MAX_CLASSES} classes (here "
                         f"{len(counts)}: pairs of rows teach little about each of many classes, measured)")
-    if per_class <= SETFIT_MAX_PER_CLASS and n_train <= MAX_ROWS:
-        return "setfit", (f"setfit: auto, since the classes have about {per_class:g} training rows each (up to "
-                          f"{SETFIT_MAX_PER_CLASS}, SetFit's contrastive training measured better than fine-tuning)")
-    return "full", (f"full: auto, since the classes have about {per_class:g} training rows each (more than "
-                    f"{SETFIT_MAX_PER_CLASS}: setfit was measured better only up to there, and fine-tuning is several "
-                    f"times faster)"
-                    if per_class > SETFIT_MAX_PER_CLASS else
-                    f"full: auto, since {n_train:,} training rows are more than setfit's {MAX_ROWS:,}")
+    if per_class > SETFIT_MAX_PER_CLASS:
+        return "full", (f"full: auto, since the classes have about {per_class:g} training rows each (more than "
+                        f"{SETFIT_MAX_PER_CLASS}: setfit was measured better only up to there, and fine-tuning is "
+                        f"about 10x faster)")
+    pairs = 2 * ITERATIONS  # per training row
+    if n_train > SETFIT_AUTO_MAX_ROWS:
+        return "full", (f"full: auto, since {n_train:,} training rows would give setfit {pairs * n_train:,} pairs "
+                        f"to train on, over auto's bound of {pairs * SETFIT_AUTO_MAX_ROWS:,} (about 10 minutes on 2 "
+                        f"CPU cores); choose method setfit to train it anyway (measured better up to "
+                        f"{SETFIT_MAX_PER_CLASS} rows per class, and about 10x slower)")
+    return "setfit", (f"setfit: auto, since the classes have about {per_class:g} training rows each (up to "
+                      f"{SETFIT_MAX_PER_CLASS}, SetFit's contrastive training measured better than fine-tuning)")
 
 
 def resolve_method(config: TrainConfig, report: dict) -> str:
