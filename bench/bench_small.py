@@ -61,6 +61,7 @@ def slice_of(pool: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
 def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir: Path, seed: int) -> dict:
     from trainer.config import TrainConfig
     from trainer.data import load_dataset_file
+    from trainer.hardware import detect
     from trainer.method_choice import resolve_method
     from trainer.predict import BaselineClassifier, Classifier
     from trainer.runs import Run
@@ -71,7 +72,7 @@ def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir:
     config = TrainConfig(seed=seed, **settings)
     intake = load_dataset_file(path, validation_fraction=config.validation_fraction, seed=seed)
     config.max_length = intake.report.length["suggested_max_length"]
-    resolve_method(config, intake.report.to_dict())
+    resolve_method(config, intake.report.to_dict(), detect().device == "cuda")
     run = Run(workdir / "run")
     run.dir.mkdir()
     run.path("labels.json").write_text(json.dumps(intake.labels))

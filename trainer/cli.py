@@ -128,6 +128,7 @@ def _one_run_for_all_ranks(store, create):
 
 def cmd_train(args) -> int:
     from .data import load_dataset_file
+    from .hardware import detect
     from .label_sets import resolve_labels
     from .method_choice import resolve_method
     from .runs import Run, RunStore, write_json_atomic
@@ -151,7 +152,7 @@ def cmd_train(args) -> int:
     if config.max_length is None:
         config.max_length = intake.report.length["suggested_max_length"]
     resolve_labels(config, intake.report)
-    method_choice = resolve_method(config, intake.report.to_dict())
+    method_choice = resolve_method(config, intake.report.to_dict(), detect().device == "cuda")
     output = args.output or (Path(os.environ["SM_OUTPUT_DATA_DIR"]) / "run" if os.environ.get("SM_OUTPUT_DATA_DIR") else None)
     store = None
     if output:

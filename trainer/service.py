@@ -77,6 +77,11 @@ class Service:
         except ValueError:
             return {"device": "unknown", "description": "Hardware could not be probed."}
 
+    @property
+    def on_gpu(self) -> bool:
+        """Runs train on a GPU here (ZeroGPU included), which lifts auto's bound on setfit for time."""
+        return self.hardware.get("device") == "cuda"
+
     # -- data ------------------------------------------------------------------------------------
 
     def validate(self, path: str, text_column: str | None = None, label_column: str | None = None,
@@ -129,7 +134,7 @@ class Service:
         if config.max_length is None:
             config.max_length = intake.report.length["suggested_max_length"]
         resolve_labels(config, intake.report)
-        method_choice = resolve_method(config, intake.report.to_dict())
+        method_choice = resolve_method(config, intake.report.to_dict(), self.on_gpu)
         if max_run_minutes() is not None:  # the estimate probes the hardware: only when the operator set a cap
             check_run_time(self.estimate(owner, config, intake.report.to_dict()).seconds)
         run = self.store.create(owner, Path(path).name, config.to_dict(), intake.labels, intake.report.to_dict())
@@ -222,7 +227,7 @@ class Service:
             except (UserError, OSError, ValueError):
                 continue
         config = TrainConfig.from_dict(config.to_dict())
-        config.method, why = choose_method(config, report)
+        config.method, why = choose_method(config, report, self.on_gpu)
         sizes = report.get("split_sizes") or {}
         max_length = config.max_length or (report.get("length") or {}).get("suggested_max_length") or 128
         found = estimate(config, int(sizes.get("train", 0)), int(sizes.get("validation", 0)), int(max_length),
