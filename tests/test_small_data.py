@@ -54,7 +54,8 @@ def test_few_shot_run_is_at_least_its_baseline_on_held_out_data(few_shot):
     resolved = run.status()["config_resolved"]
     assert resolved["method"] == "setfit" and run.config()["method"] == "setfit"  # auto chose it: ~7 rows per class
     assert resolved["why"]["method"].startswith("setfit: auto") and resolved["pooling"] == "mean"
-    assert set(resolved["why"]) >= {"epochs", "batch_size", "learning_rate", "head_learning_rate"}
+    assert set(resolved["why"]) >= {"epochs", "batch_size", "learning_rate", "head_learning_rate", "class_weights"}
+    assert resolved["why"]["class_weights"].startswith("off: auto") and resolved["class_weights"] is False
     assert resolved["total_steps"] == run.status()["progress"]["max_steps"]
     evaluations = [e for e in run.metrics() if e["type"] == "eval"]  # the live plot has validation scores
     assert len(evaluations) >= 3 and all(0 <= e["macro_f1"] <= 1 for e in evaluations)
@@ -200,6 +201,28 @@ def test_on_a_gpu_space_auto_lifts_the_bound_for_time(shared, tmp_path, monkeypa
     gpu = Service(tmp_path / "gpu").prepare(OWNER, str(path), TrainConfig())
     assert gpu.config()["method"] == "setfit", gpu.status()["method_choice"]
     assert gpu.status()["method_choice"].startswith("setfit: auto")
+
+
+def test_imbalanced_labels_get_square_root_class_weights_in_the_loss_and_the_probe():
+    """Climate tweets' shares (54/23/15/8 %): inverse frequency would weight the rarest class 6.6x the largest,
+    which over-corrected (its tuned logit offsets took back half); the square root weights it 2.6x. Within 3x of
+    each other, auto leaves the loss unweighted; the probe weighted the same way predicts the rare class less often
+    than the fully balanced one would."""
+    from sklearn.linear_model import LogisticRegression
+
+    from trainer.tasks.single_label import SingleLabel
+
+    task, counts = SingleLabel(), np.array([539, 230, 149, 82])
+    targets = np.repeat(np.arange(4), counts)
+    weights = task.loss_weights(targets, 5, "auto")  # a fifth class absent from training keeps weight 0
+    assert weights[4] == 0 and np.isclose(weights[3] / weights[0], np.sqrt(539 / 82))
+    assert task.loss_weights(np.repeat(np.arange(3), [30, 20, 11]), 3, "auto") is None
+    assert task.loss_weights(np.repeat(np.arange(3), [30, 20, 11]), 3, "on") is not None
+    features = np.random.default_rng(0).normal(size=(len(targets), 8)) + targets[:, None] * 0.15
+    coef, intercept = task.fit_linear(features, targets, 4, balanced=True)
+    rare = np.mean((features @ coef.T + intercept).argmax(1) == 3)
+    full = LogisticRegression(max_iter=2000, class_weight="balanced").fit(features, targets)
+    assert np.mean(targets == 3) < rare < np.mean(full.predict(features) == 3)
 
 
 def test_setfit_plan_counts_pairs_caps_steps_and_refuses_what_it_cannot_do():

@@ -154,7 +154,8 @@ def model_card(run: Run, options: PublishOptions):
                    "simpler model was published by choice."))
         hyper = {"head": "scikit-learn LogisticRegression (lbfgs, C=1)", "encoder": f"{base_model}, frozen",
                  "pooling": "mean of token vectors, not normalised", "class_weight":
-                 "balanced" if resolved.get("class_weights") else "none", "max_length": resolved.get("max_length")}
+                 ("square-root balanced" if resolved.get("task") == "single-label" else "balanced")
+                 if resolved.get("class_weights") else "none", "max_length": resolved.get("max_length")}
     else:
         what = (f"A text classifier fine-tuned from [{base_model}](https://huggingface.co/{base_model}) with "
                 f"[ClassiTune](https://huggingface.co/spaces) ({METHOD_NAMES.get(config.get('method'), 'fine-tune')})."

@@ -150,6 +150,7 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     train_targets, truth = task.targets(train, len(labels)), task.targets(validation, len(labels))
     found_weights = task.loss_weights(train_targets, len(labels), config.class_weights)
     weights = None if found_weights is None else torch.tensor(found_weights, dtype=torch.float32)
+    schedule.why["class_weights"] = _weights_why(config.class_weights, found_weights is not None, task.weighting)
     reporter.phase("baseline")
     model.to(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if hw.device == "cuda" else "cpu")  # this rank's GPU
     warm = warm_start(model, tokenizer, train["text"].tolist(), train_targets, validation["text"].tolist(),
@@ -189,6 +190,13 @@ def _train(run: Run, config: TrainConfig, train: pd.DataFrame, validation: pd.Da
     summary["recommended"] = recommend(summary["best"], baseline_scores, len(validation), task.ranking)
     summary["base_model_name"] = display_name(config.model)
     return summary
+
+
+def _weights_why(mode: str, on: bool, weighting: str) -> str:
+    if mode != "auto":
+        return f"{mode}: set by you" + (f" ({weighting})" if on else "")
+    return (f"on: auto, the labels are imbalanced (the largest over 3x the smallest); {weighting}" if on else
+            "off: auto, the labels are within 3x of each other")
 
 
 def _probabilities(model, tokenizer, frame: pd.DataFrame, max_length: int, task) -> np.ndarray:

@@ -58,6 +58,8 @@ class MultiLabel:
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return sigmoid(logits)
 
+    weighting = "positive-class weights sqrt(negatives / positives)"
+
     def loss_weights(self, targets: np.ndarray, n_labels: int, mode: str) -> np.ndarray | None:
         """Positive-class weights sqrt(negatives / positives), at most 30: on (``auto``) when the most frequent
         label has over 3x the positives of the rarest. The square root keeps rare labels from flooding the
