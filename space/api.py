@@ -158,7 +158,8 @@ def predict(texts, model: str, top_k: float = 3, compare_with_base: bool = False
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))):
         raise UserError(f"threshold must be a number between 0 and 1, not {str(threshold)[:40]!r}.")
     threshold = float(threshold) if threshold else None
-    results = service().predict(model, texts, owner, top_k=_top_k(top_k), threshold=threshold)
+    results = service().predict(model, texts, owner, top_k=_top_k(top_k), threshold=threshold,
+                                token=publish_token(None, oauth_token))
     kind, name = model_reference(model)
     if compare_with_base and kind in (RUN_MODEL, TUNED):
         for result, base in zip(results, service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=1,

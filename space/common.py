@@ -13,6 +13,7 @@ import time
 import gradio as gr
 
 from trainer.errors import UserError
+from trainer.hub_auth import caller_token
 from trainer.service import Service
 
 from .plain import markdown_text
@@ -83,18 +84,10 @@ def owner_key(browser_id: str | None, profile: gr.OAuthProfile | None = None, re
 
 
 def publish_token(typed: str | None, oauth: gr.OAuthToken | None) -> str | None:
-    """The token a Hub write uses: typed for this request, else the signed-in user's.
-
-    The server's own ``HF_TOKEN`` serves only an operator who said the app is theirs alone
-    (``CLASSITUNE_OPERATOR_TOKEN=1``, never on a Space): otherwise any visitor would act as the operator.
-    """
-    typed = typed.strip() if isinstance(typed, str) else ""
-    if typed:
-        return typed
-    if oauth is not None and getattr(oauth, "token", None):
-        return oauth.token
-    private_to_operator = os.environ.get("CLASSITUNE_OPERATOR_TOKEN") == "1" and not os.environ.get("SPACE_ID")
-    return os.environ.get("HF_TOKEN") if private_to_operator else None
+    """The token a caller's Hub request (a write, or a read of a private repo) uses: typed for this request, else
+    the signed-in user's, else none (trainer/hub_auth.py). The server's own ``HF_TOKEN`` serves only an operator
+    who said the app is theirs alone (``CLASSITUNE_OPERATOR_TOKEN=1``, never on a Space)."""
+    return caller_token(typed, getattr(oauth, "token", None) if oauth is not None else None)
 
 
 def browser_state_secret() -> str:

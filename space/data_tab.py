@@ -15,7 +15,7 @@ from trainer.label_sets import LabelOptions
 from trainer.service import intake_limits
 
 from . import charts, data_fixes_panel, label_errors_panel, scratch
-from .common import INTAKE_EVENTS, error_box, service, shown_errors
+from .common import INTAKE_EVENTS, error_box, publish_token, service, shown_errors
 from .plain import markdown_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.csv"
@@ -122,10 +122,12 @@ def validate(path: str | None, text_column: str | None, label_column: str | None
 
 
 @shown_errors(1)
-def load_hub_dataset(dataset_id: str, split: str):
+def load_hub_dataset(dataset_id: str, split: str, oauth: gr.OAuthToken | None = None):
+    """Read with the visitor's own sign-in, or anonymously: never with the operator's token (hub_auth.py)."""
     folder = scratch.new_folder("hub")
     try:
-        return str(fetch_hub_dataset(dataset_id, split, folder, max_rows=intake_limits().max_rows))
+        return str(fetch_hub_dataset(dataset_id, split, folder, max_rows=intake_limits().max_rows,
+                                     token=publish_token(None, oauth)))
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise

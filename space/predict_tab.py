@@ -15,7 +15,7 @@ from trainer.service import BASE_MODEL, HUB_MODEL, RUN_MODEL, model_reference
 from trainer.spreadsheet import safe_cell
 
 from . import scratch
-from .common import error_box, owner_key, service, shown_errors, user_errors
+from .common import error_box, owner_key, publish_token, service, shown_errors, user_errors
 from .plain import markdown_text
 from .predict_view import NO_LABEL, agree, results_html
 from .train_tab import TrainTab, finished_runs
@@ -77,7 +77,7 @@ TYPED, FILE = "typed", "file"
 @shown_errors(3)
 def classify(model: str, compare: bool, pasted: str, upload: str | None, column: str | None, top_k: int,
              threshold: str | None, source: str | None, browser: str | None, profile: gr.OAuthProfile | None = None,
-             request: gr.Request = None):
+             oauth: gr.OAuthToken | None = None, request: gr.Request = None):
     """Classify the input the user touched last (typed text or the file) and say which one it was."""
     owner = owner_key(browser, profile, request)
     use_file = bool(upload) and (source == FILE or not (pasted or "").strip())
@@ -89,7 +89,7 @@ def classify(model: str, compare: bool, pasted: str, upload: str | None, column:
     # The left column is the fine-tuned model (a typed "base:<run>" shows the baseline there instead).
     threshold = _threshold(threshold)
     tuned = service().predict(f"{TUNED}:{name}" if kind == RUN_MODEL else model, texts, owner, top_k=int(top_k),
-                              threshold=threshold)
+                              threshold=threshold, token=publish_token(None, oauth))
     base = None
     if compare and is_run:
         base = service().predict(f"{BASE_MODEL}:{name}", texts, owner, top_k=int(top_k), threshold=threshold)

@@ -30,6 +30,7 @@ class Hub:
         self.repos: dict[str, dict] = {}  # "type:ns/name" -> {"private", "owner", "files", "commits"}
         self.lfs: dict[str, bytes] = {}
         self.base = ""
+        self.seen_tokens: list[str] = []  # the bearer token of every request, "" for none (what tests audit)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -195,7 +196,19 @@ class Hub:
         return Response(b"" if request.method == "HEAD" else data, headers=headers)
 
 
-def build(hub: Hub) -> Starlette:
+def build(hub: Hub):
+    app = _routes(hub)
+
+    async def audit(scope, receive, send):
+        """Record which token each request carried, so a test can prove whose token the app sent."""
+        if scope["type"] == "http":
+            auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+            hub.seen_tokens.append(auth.removeprefix("Bearer ").strip())
+        await app(scope, receive, send)
+    return audit
+
+
+def _routes(hub: Hub) -> Starlette:
     return Starlette(routes=[
         Route("/api/whoami-v2", hub.whoami),
         Route("/api/repos/create", hub.create_repo, methods=["POST"]),

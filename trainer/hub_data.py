@@ -44,13 +44,14 @@ def check_split(split: object) -> str:
     return split.strip()
 
 
-def fetch_hub_dataset(dataset_id: object, split: object, folder: Path, max_rows: int) -> Path:
-    """Stream a Hub dataset split (at most ``max_rows`` rows) and write it as Parquet for intake."""
+def fetch_hub_dataset(dataset_id: object, split: object, folder: Path, max_rows: int, token: str | None = None) -> Path:
+    """Stream a Hub dataset split (at most ``max_rows`` rows) and write it as Parquet for intake; read with the
+    caller's ``token`` (hub_auth.py), or anonymously."""
     name, split = check_hub_dataset_id(dataset_id), check_split(split)
     try:
         from datasets import load_dataset
 
-        dataset = load_dataset(name, split=split, streaming=True)
+        dataset = load_dataset(name, split=split, streaming=True, token=token if token else False)
         rows = list(dataset.take(max_rows + 1))
     except Exception as exc:  # offline, unknown id, gated, bad split: all mean "could not load"
         raise UserError(f"Could not load {name!r} (split {split!r}) from the Hugging Face Hub: "

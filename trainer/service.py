@@ -26,6 +26,7 @@ from .method_choice import choose_method, resolve_method
 from .errors import UserError
 from .label_errors import LabelErrors, label_errors_in_file
 from .queue import check_gpus, check_run_time, max_run_minutes, max_runs_per_user
+from .hub_models import hub_classifier
 from .models import check_remote_model
 from .predict import load_classifier
 from .runs import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
@@ -237,14 +238,14 @@ class Service:
 
     # -- prediction ------------------------------------------------------------------------------
 
-    def classifier(self, model: str, owner: str):
+    def classifier(self, model: str, owner: str, token: str | None = None):
         """A run id (the model the run uses: its choice, see choice.py), ``tuned:<run id>`` (its fine-tuned model),
-        ``base:<run id>`` (its quick baseline), or a Hub classifier id."""
+        ``base:<run id>`` (its quick baseline), or a Hub classifier id (read with the caller's ``token``, or none)."""
         kind, name = model_reference(model)
         if not name:
             raise UserError("Choose a model: one of your runs, its base model, or a Hub classifier id.")
         if kind == HUB_MODEL:
-            return self._hub_classifier(name)
+            return hub_classifier(name, token)
         run = self.run(name, owner)
         if kind == BASE_MODEL or (kind == RUN_MODEL and chosen_model(run.status()) == BASELINE):
             return load_classifier(run.dir, kind="baseline")
@@ -252,22 +253,8 @@ class Service:
             raise UserError(f"Run {run.id} has no tuned model yet (it is {run.status().get('state')}).")
         return load_classifier(run.model_dir)
 
-    @staticmethod
-    def _hub_classifier(model_id: str):
-        from .predict import Classifier
-
-        check_remote_model(model_id)
-        try:
-            from huggingface_hub import snapshot_download
-
-            path = snapshot_download(model_id, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"])
-        except Exception as exc:  # offline, unknown repo, gated: all mean "not available here"
-            raise UserError(f"Hub model {model_id!r} could not be downloaded ({type(exc).__name__}); the Hugging Face "
-                            f"Hub may be unreachable from this machine. Use one of your runs instead.") from exc
-        return Classifier(path)
-
     def predict(self, model: str, texts: list[str], owner: str, top_k: int = 3,
-                threshold: float | None = None) -> list[dict]:
+                threshold: float | None = None, token: str | None = None) -> list[dict]:
         """Label (multi-label: the label set), confidence and top-k per text, in the order given (the classifier
         checks the texts); ``threshold`` replaces a multi-label model's tuned thresholds."""
-        return self.classifier(model, owner).predict(texts, top_k=max(1, int(top_k)), threshold=threshold)
+        return self.classifier(model, owner, token).predict(texts, top_k=max(1, int(top_k)), threshold=threshold)

@@ -19,12 +19,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from .hub_auth import SECRET_ENV
 from .models import PROJECT_ROOT
 from .queue import fair_order, gpu_ids, gpus_needed, max_concurrent_runs
 from .runs import ACTIVE, Run, RunStore, process_start
 
 log = logging.getLogger("classitune")
-SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN")
 
 
 def worker_alive(status: dict) -> bool:

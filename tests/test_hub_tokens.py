@@ -1,0 +1,78 @@
+"""Whose token the app's Hub requests carry (trainer/hub_auth.py): the caller's own, or none; never the
+operator's ``HF_TOKEN``. Runs the real app against the Hub stand-in, which records every request's token."""
+
+from __future__ import annotations
+
+import pytest
+from gradio_client import Client
+
+from live import call_by_fn_index, error_of, fn_index_of, launch_app, stop_app
+from tiny import tiny_classifier
+
+OPERATOR, ALICE = "hf_standin_write_bob", "hf_standin_write_alice"
+
+
+@pytest.fixture
+def private_repos(tmp_path, hub_standin):
+    """The operator's private model and dataset, and a private model of Alice's, on the stand-in."""
+    from huggingface_hub import HfApi, constants
+
+    offline, constants.HF_HUB_OFFLINE = constants.HF_HUB_OFFLINE, False
+    try:
+        model = tiny_classifier(tmp_path / "tiny")
+        data = tmp_path / "data"
+        data.mkdir()
+        (data / "train.csv").write_text("text,label\nsecret one,a\nsecret two,b\n")
+        for token, repo in ((OPERATOR, "bob/private-clf"), (ALICE, "alice/own-clf")):
+            api = HfApi(endpoint=hub_standin.url, token=token)
+            api.create_repo(repo, private=True, exist_ok=True)
+            api.upload_folder(folder_path=str(model), repo_id=repo)
+        api = HfApi(endpoint=hub_standin.url, token=OPERATOR)
+        api.create_repo("bob/private-data", repo_type="dataset", private=True, exist_ok=True)
+        api.upload_folder(folder_path=str(data), repo_id="bob/private-data", repo_type="dataset")
+    finally:
+        constants.HF_HUB_OFFLINE = offline
+    return hub_standin
+
+
+def test_visitors_read_the_hub_with_their_own_token_or_none(tmp_path, private_repos):
+    hub = private_repos.hub
+    root = tmp_path / "root"
+    root.mkdir()
+    proc, url = launch_app(root, private_repos.url, HF_TOKEN=OPERATOR)
+    try:
+        hub.seen_tokens.clear()
+        visitor = Client(url, verbose=False)
+        with pytest.raises(Exception, match="could not be downloaded"):
+            visitor.predict(["good film"], "bob/private-clf", 1, False, api_name="/predict")
+        message = call_by_fn_index(url, fn_index_of(url, "Load from the Hub"), ["bob/private-data", "train"])
+        assert error_of(message) and "Could not load" in error_of(message), message
+        assert "secret" not in str(message["output"]["data"][:-1])
+        # Alice, signed in, reads her own private model with her own token.
+        alice = Client(url, oauth_token=ALICE, verbose=False)
+        result = alice.predict(["good film"], "alice/own-clf", 1, False, api_name="/predict")
+        assert result[0]["label"] in ("neg", "pos")
+        assert hub.seen_tokens, "the app never asked the Hub"
+        assert OPERATOR not in hub.seen_tokens, "a visitor's request carried the operator's token"
+        assert ALICE in hub.seen_tokens
+        # Loaded once, then shared from memory: a second call makes no Hub request.
+        asked = len(hub.seen_tokens)
+        assert alice.predict(["dull"], "alice/own-clf", 1, False, api_name="/predict")[0]["label"]
+        assert len(hub.seen_tokens) == asked
+    finally:
+        stop_app(proc, root)
+
+
+def test_hub_models_over_the_size_limit_are_refused_before_download(tmp_path, private_repos, monkeypatch):
+    from huggingface_hub import constants
+
+    from trainer.errors import UserError
+    from trainer.hub_models import hub_classifier
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", private_repos.url)
+    monkeypatch.setenv("CLASSITUNE_MAX_HUB_MODEL_MB", "0.01")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    with pytest.raises(UserError, match="MB of weights; this app loads Hub models of up to"):
+        hub_classifier("alice/own-clf", ALICE)
+    assert not any((tmp_path / "hf-home").rglob("*.safetensors"))
