@@ -19,6 +19,9 @@ from .schedule import plan
 CPU_DEFAULT_SPEED = {"full": 36.0, "lora": 40.0, "setfit": 13.0}
 REFERENCE_LENGTH = 64
 FROZEN_TEXTS_PER_SECOND = {"cpu": 150.0, "cuda": 3000.0}  # the baseline's and evaluations' forward passes
+# Where nothing was measured, the operator's time caps still need a figure: a cautious one, a tenth of the
+# default model's CPU speed (a base-size encoder runs at about a sixth of it) or a slow GPU's.
+CAUTIOUS_SPEED = {"cpu": 0.1, "cuda": 1.0}  # times CPU_DEFAULT_SPEED
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Estimate:
     basis: str
     method: str = "full"
     method_why: str = "set by you"
+    cautious_seconds: float = 0.0  # an upper bound even where nothing was measured: what time caps are checked on
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,13 +72,23 @@ def estimate(config: TrainConfig, n_train: int, n_validation: int, max_length: i
              history: list[dict]) -> Estimate:
     schedule = plan(config, n_train, hw)
     speed = measured_speed(history, config, hw)
+    cautious = CPU_DEFAULT_SPEED[config.method] * CAUTIOUS_SPEED[hw.device]
+    cautious_seconds = _seconds(schedule, cautious, REFERENCE_LENGTH, max_length, n_train, n_validation, hw, 0.1)
     if speed is None:
         return Estimate(schedule.total_steps, schedule.epochs, schedule.batch_size, None,
-                        "no time estimate yet: your first run with this model here measures its speed", config.method)
+                        "no time estimate yet: your first run with this model here measures its speed", config.method,
+                        cautious_seconds=cautious_seconds)
     samples_per_second, length, basis = speed
+    seconds = _seconds(schedule, samples_per_second, length, max_length, n_train, n_validation, hw)
+    return Estimate(schedule.total_steps, schedule.epochs, schedule.batch_size, seconds, basis, config.method,
+                    cautious_seconds=seconds)
+
+
+def _seconds(schedule, samples_per_second: float, length: int, max_length: int, n_train: int, n_validation: int,
+             hw: Hardware, frozen_factor: float = 1.0) -> float:
+    """Training steps at the speed scaled by max length, plus the frozen passes (baseline, evaluations), plus start-up."""
     samples_per_second *= length / max(8, max_length)
     training = schedule.total_steps * schedule.batch_size / samples_per_second
     evaluations = max(1, schedule.total_steps // schedule.eval_steps) * n_validation
-    frozen = (n_train + n_validation + evaluations) / FROZEN_TEXTS_PER_SECOND[hw.device]
-    return Estimate(schedule.total_steps, schedule.epochs, schedule.batch_size, training + frozen + 15, basis,
-                    config.method)
+    frozen = (n_train + n_validation + evaluations) / (FROZEN_TEXTS_PER_SECOND[hw.device] * frozen_factor)
+    return training + frozen + 15

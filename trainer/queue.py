@@ -48,6 +48,56 @@ def max_runs_per_user() -> int:
     return max(1, int(os.environ.get("CLASSITUNE_MAX_RUNS_PER_USER", "2")))
 
 
+def public_app() -> bool:
+    """A public deployment (a Space, or ``CLASSITUNE_PUBLIC=1``), where anyone can open as many sessions as they like."""
+    return bool(os.environ.get("SPACE_ID")) or os.environ.get("CLASSITUNE_PUBLIC") == "1"
+
+
+def anonymous_training() -> bool:
+    """The operator lets visitors who are not signed in train (``CLASSITUNE_ANONYMOUS_TRAINING=1``)."""
+    return os.environ.get("CLASSITUNE_ANONYMOUS_TRAINING") == "1"
+
+
+def quota_owner(owner: str) -> str:
+    """Whose share a run counts against. A browser id or a session can be minted at will on a public app, so
+    there all visitors who are not signed in share one share ("anonymous"); a Hugging Face login is its own."""
+    return "anonymous" if public_app() and not owner.startswith("hf:") else owner
+
+
+def check_may_train(owner: str) -> None:
+    """On a public app, training needs an identity a visitor cannot mint: a Hugging Face sign-in (or a token)."""
+    if public_app() and not owner.startswith("hf:") and not anonymous_training():
+        raise UserError("Sign in with Hugging Face (the button at the top of the page, or Client(url, "
+                        "oauth_token='hf_...') from a script) to train on this Space: runs share its hardware, so "
+                        "each person gets a fair share. Without signing in you can still check data and predict.")
+
+
+def max_user_minutes() -> float | None:
+    """The most estimated training time one user may have queued or running at once
+    (``CLASSITUNE_MAX_USER_MINUTES``; unset: no cap)."""
+    value = os.environ.get("CLASSITUNE_MAX_USER_MINUTES", "").strip()
+    return float(value) if value else None
+
+
+def check_user_time(estimated_seconds: float, booked_seconds: float) -> None:
+    """Refuse a run that would take the user's queued and running estimated time over their share."""
+    cap = max_user_minutes()
+    if cap is None or booked_seconds + estimated_seconds <= cap * 60:
+        return
+    raise UserError(f"Your queued and running runs are estimated at about {booked_seconds / 60:.0f} minutes, and "
+                    f"this one at {estimated_seconds / 60:.0f} more; one user may book at most {cap:g} minutes of "
+                    f"training at once here. Wait for a run to finish or cancel one, or train a smaller run.")
+
+
+def time_cap_reached(started: float, now: float) -> str | None:
+    """Why a run that has trained past the operator's per-run cap must stop now, or None while it may go on."""
+    cap = max_run_minutes()
+    if cap is None or now - started <= cap * 60:
+        return None
+    return (f"stopped: this app allows at most {cap:g} minutes per run (CLASSITUNE_MAX_RUN_MINUTES); "
+            f"keeping the best model so far")
+
+
 def max_run_minutes() -> float | None:
     """The most estimated training time one run may ask for (``CLASSITUNE_MAX_RUN_MINUTES``; unset: no cap).
     An operator of a public Space sets it so one visitor cannot book the hardware for a day."""
@@ -72,20 +122,21 @@ def check_gpus(requested: int) -> None:
 
 def fair_order(waiting: list[dict], training: Counter) -> list[dict]:
     """``waiting``: registry rows (``id``, ``owner``, ``created``) of runs with no worker yet; ``training``: runs
-    each owner has with a worker. Round-robin between owners: a run's turn is its owner's training count plus
+    each share (quota_owner) has with a worker. Round-robin between owners: a run's turn is its owner's training count plus
     its place among that owner's waiting runs; ties go to the run started first."""
     by_owner: dict[str, list[dict]] = defaultdict(list)
     for row in sorted(waiting, key=lambda r: (r.get("created") or 0, r["id"])):
-        by_owner[row.get("owner") or ""].append(row)
+        by_owner[quota_owner(row.get("owner") or "")].append(row)
     turns = [(training[owner] + place, row.get("created") or 0, row["id"], row)
              for owner, rows in by_owner.items() for place, row in enumerate(rows)]
     return [turn[-1] for turn in sorted(turns, key=lambda t: t[:3])]
 
 
-def check_run_time(estimated_seconds: float | None) -> None:
-    """Refuse a run whose estimate is over the operator's cap, saying how to fit under it."""
+def check_run_time(estimated_seconds: float) -> None:
+    """Refuse a run whose estimate (a cautious one where none was measured) is over the operator's cap, saying how
+    to fit under it."""
     cap = max_run_minutes()
-    if cap is None or estimated_seconds is None or estimated_seconds <= cap * 60:
+    if cap is None or estimated_seconds <= cap * 60:
         return
     raise UserError(f"This run is estimated to train for about {estimated_seconds / 60:.0f} minutes; this Space "
                     f"allows at most {cap:g} minutes per run. Train on fewer rows, fewer epochs or a shorter max "

@@ -10,6 +10,7 @@ import time
 import torch
 
 from .activity import event_line, phase_line
+from .queue import time_cap_reached
 from .runs import STOP_REQUEST, Run, RunStore
 from .tasks.single_label import SingleLabel
 
@@ -89,6 +90,11 @@ def make_callback(reporter: Reporter, batch: int, started: float,
 
         def on_step_end(self, args, state, control, **kwargs):
             reporter.progress(self._timing(state))
+            over = time_cap_reached(started, time.time())
+            if over and reporter.main and not reporter.run.path(STOP_REQUEST).exists():
+                reporter.say(over)  # the operator's per-run cap: stop and keep, as if the user had asked
+                reporter.run.update_status(stopped_by_time_cap=True)
+                reporter.run.path(STOP_REQUEST).touch()
             if stop_requested(reporter.run, args.device):  # "stop and keep": evaluate and save this step, then end
                 control.should_training_stop = control.should_evaluate = control.should_save = True
 

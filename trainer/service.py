@@ -8,6 +8,9 @@ reported exactly like one that does not exist (so ids cannot be probed either).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import re
 import subprocess
@@ -25,7 +28,8 @@ from .label_sets import LabelOptions, resolve_labels
 from .method_choice import choose_method, resolve_method
 from .errors import UserError
 from .label_errors import LabelErrors, label_errors_in_file
-from .queue import check_gpus, check_run_time, max_run_minutes, max_runs_per_user
+from .queue import (check_gpus, check_may_train, check_run_time, check_user_time, max_run_minutes, max_runs_per_user,
+                    max_user_minutes, quota_owner)
 from .hub_models import hub_classifier
 from .models import check_remote_model
 from .predict import load_classifier
@@ -102,26 +106,50 @@ class Service:
     # -- runs ------------------------------------------------------------------------------------
 
     def start(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
-        """Validate, write a run directory with the prepared data, and launch its worker."""
+        """Validate, write a run directory with the prepared data, and launch its worker.
+
+        The per-user checks and the run's creation happen under one lock per share (queue.quota_owner), so
+        Starts fired at once cannot all pass the check before any of them is counted."""
+        check_may_train(owner)
         check_gpus(config.gpus)
-        self._check_active_runs(owner)
-        run = self.prepare(owner, path, config, validation_file)
+        with self._share_lock(owner):
+            self._check_active_runs(owner)
+            run = self.prepare(owner, path, config, validation_file)
         self.supervisor.start(run)
         return run
+
+    @contextlib.contextmanager
+    def _share_lock(self, owner: str):
+        folder = self.store.root / "locks"
+        folder.mkdir(exist_ok=True)
+        name = hashlib.sha256(quota_owner(owner).encode()).hexdigest()[:24]
+        with open(folder / f"share-{name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def _active_runs(self, owner: str) -> list[Run]:
+        """The runs queued or running in the caller's share: the registry row, confirmed by the run's own status
+        (the row may be stale); a damaged run directory does not count."""
+        share, active = quota_owner(owner), []
+        for row in self.store.list():
+            if row["state"] not in ACTIVE or quota_owner(row.get("owner") or "") != share:
+                continue
+            try:
+                run = self.store.get(row["id"])
+                if run.status().get("state") in ACTIVE:
+                    active.append(run)
+            except (UserError, OSError, ValueError):
+                continue
+        return active
 
     def _check_active_runs(self, owner: str) -> None:
         """One visitor may not fill the shared queue: at most ``CLASSITUNE_MAX_RUNS_PER_USER`` queued or running
         (queue.py); waiting runs cost no process, and users take turns."""
-        limit = max_runs_per_user()
-        def is_active(row: dict) -> bool:  # the registry row, confirmed by the run's own status (it may be stale)
-            try:
-                return row["state"] in ACTIVE and self.store.get(row["id"]).status().get("state") in ACTIVE
-            except (UserError, OSError, ValueError):  # a damaged run directory does not count
-                return False
-
-        active = [row for row in self.store.list(owner) if is_active(row)]
+        limit, active = max_runs_per_user(), self._active_runs(owner)
         if len(active) >= limit:
-            raise UserError(f"You already have {len(active)} runs queued or running, the most one user may have at "
+            who = ("Visitors who are not signed in together have" if quota_owner(owner) == "anonymous"
+                   else "You already have")
+            raise UserError(f"{who} {len(active)} runs queued or running, the most one user may have at "
                             f"once ({limit}). Wait for one to finish, or cancel one (Train tab, or cancel_run).")
 
     def prepare(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
@@ -136,11 +164,14 @@ class Service:
             config.max_length = intake.report.length["suggested_max_length"]
         resolve_labels(config, intake.report)
         method_choice = resolve_method(config, intake.report.to_dict(), self.on_gpu)
-        if max_run_minutes() is not None:  # the estimate probes the hardware: only when the operator set a cap
-            check_run_time(self.estimate(owner, config, intake.report.to_dict()).seconds)
+        booked = None
+        if max_run_minutes() is not None or max_user_minutes() is not None:  # the estimate probes the hardware
+            booked = self.estimate(owner, config, intake.report.to_dict()).cautious_seconds
+            check_run_time(booked)
+            check_user_time(booked, sum(r.status().get("estimate_seconds") or 0 for r in self._active_runs(owner)))
         run = self.store.create(owner, Path(path).name, config.to_dict(), intake.labels, intake.report.to_dict())
         intake.save(run.path("data"))
-        run.update_status(method_choice=method_choice)
+        run.update_status(method_choice=method_choice, estimate_seconds=booked)
         return run
 
     def run(self, run_id: str, owner: str) -> Run:
@@ -189,6 +220,7 @@ class Service:
         state = run.status().get("state")
         if state != "interrupted":
             raise UserError(f"Only interrupted runs can be resumed; this run is {state}.")
+        check_may_train(owner)
         if "pooling" not in run.config():  # its checkpoints have another model shape and optimizer layout
             raise UserError(f"Run {run.id} was started by an earlier version of ClassiTune, whose checkpoints the "
                             f"current training cannot continue: start it again (same file and settings).")

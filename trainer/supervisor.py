@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from .hub_auth import SECRET_ENV
 from .models import PROJECT_ROOT
-from .queue import fair_order, gpu_ids, gpus_needed, max_concurrent_runs
+from .queue import fair_order, gpu_ids, gpus_needed, max_concurrent_runs, quota_owner
 from .runs import ACTIVE, Run, RunStore, process_start
 
 log = logging.getLogger("classitune")
@@ -120,10 +120,10 @@ class Supervisor:
                 elif status.get("state") == "queued" and status.get("submitted") and not status.get("pid"):
                     waiting.append(row)  # a running run without a worker is recover()'s to report
             free, waits = max_concurrent_runs() - used, 0
-            for row in fair_order(waiting, Counter(r["owner"] for r in with_worker)):
+            for row in fair_order(waiting, Counter(quota_owner(r["owner"] or "") for r in with_worker)):
                 run = Run(self.store.runs_dir / row["id"])
                 need = self._slots(run)
-                if not waits and need <= free:  # a run needing more GPUs than are free holds the head of the queue
+                if need <= free:  # a run needing more GPUs than are free does not keep a smaller one off a free GPU
                     gpus = [g for g in gpu_ids() if g not in busy_gpus][:need]
                     busy_gpus.update(gpus)
                     free -= need
