@@ -72,7 +72,7 @@ def estimate(config: TrainConfig, n_train: int, n_validation: int, max_length: i
              history: list[dict]) -> Estimate:
     schedule = plan(config, n_train, hw)
     speed = measured_speed(history, config, hw)
-    cautious = CPU_DEFAULT_SPEED[config.method] * CAUTIOUS_SPEED[hw.device]
+    cautious = CPU_DEFAULT_SPEED.get(config.method, CPU_DEFAULT_SPEED["setfit"]) * CAUTIOUS_SPEED[hw.device]
     cautious_seconds = _seconds(schedule, cautious, REFERENCE_LENGTH, max_length, n_train, n_validation, hw, 0.1)
     if speed is None:
         return Estimate(schedule.total_steps, schedule.epochs, schedule.batch_size, None,
