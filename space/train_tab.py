@@ -12,6 +12,7 @@ import gradio as gr
 from trainer.config import METHOD_NAMES, TrainConfig
 from trainer.errors import UserError
 from trainer.models import display_name
+from trainer.service import HUB_MODEL, model_reference
 
 from .common import error_box, owner_key, service, shown_errors
 from .plain import markdown_text
@@ -63,7 +64,7 @@ def finished_runs(owner: str, current: str | None, train_run: str | None, follow
     ids = [c[1] for c in choices]
     if train_run in ids and train_run != followed:
         return gr.update(choices=choices, value=train_run), train_run
-    keep = current in ids or (keep_typed and bool(current) and "/" in current)  # a typed Hub id
+    keep = current in ids or (keep_typed and bool(current) and model_reference(current)[0] == HUB_MODEL)  # typed id
     return gr.update(choices=choices, value=current if keep else (ids[0] if ids else None)), followed
 
 

@@ -44,6 +44,19 @@ def _train(run_dir: str, resume: bool, seconds: int) -> None:
         pass  # already recorded in the run's status, which the UI shows
 
 
+def _in_slot(train, run: Run, resume: bool, needed: int) -> None:
+    """Ask for the slot and train in it; a slot that is refused (quota used up, none free) fails the run with
+    ZeroGPU's reason, instead of leaving it queued for ever and counted against its owner."""
+    try:
+        train(str(run.dir), resume, needed)
+    except Exception as exc:  # noqa: BLE001 - whatever ZeroGPU raised, the user reads it in the run's status
+        if run.status().get("state") in ("queued", "running"):
+            RunStore(run.dir.parent.parent).set_state(
+                run, "failed", error=f"ZeroGPU gave no GPU slot for this run ({type(exc).__name__}: "
+                                     f"{str(exc)[:300]}). Your GPU quota may be used up: try again later, or "
+                                     f"train on other hardware.")
+
+
 def gpu_slot_launcher():
     """The ``gpu_slot`` for ``Service``: call it while the app is built, since ZeroGPU registers GPU functions then."""
     import spaces
@@ -59,7 +72,7 @@ def gpu_slot_launcher():
             raise UserError(message)
         run.update_status(**this_process())  # the app holds the run until the slot's process takes it over
         # The request's context goes with the thread: ZeroGPU reads the visitor's quota from it.
-        threading.Thread(target=contextvars.copy_context().run, args=(train, str(run.dir), resume, needed),
+        threading.Thread(target=contextvars.copy_context().run, args=(_in_slot, train, run, resume, needed),
                          name=f"zerogpu-{run.id}", daemon=True).start()
 
     return launch

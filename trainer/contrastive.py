@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 
 import numpy as np
 
@@ -71,15 +70,14 @@ def plan_contrastive(config: TrainConfig, n_train: int) -> Schedule:
 
 def _pairs(texts: list[str], targets: np.ndarray, pairs: int, seed: int):
     """SetFit's contrastive pairs as a ``datasets.Dataset`` (sentence_1, sentence_2, label 1.0 / 0.0)."""
-    import random
-
     from datasets import Dataset
     from setfit.sampler import ContrastiveDataset
 
-    random.seed(seed)  # SetFit's sampler shuffles with the ``random`` module
-    np.random.seed(seed)
-    sampler = ContrastiveDataset(texts, targets.tolist(), multilabel=False, num_iterations=ITERATIONS,
-                                 max_pairs=max(pairs, 2 * len(texts)))
+    # SetFit's sampler shuffles the pairs with its own RandomState(42), whatever the seed: the rows are shuffled
+    # with the run's seed first, so another seed trains on other pairs in another order.
+    order = np.random.default_rng(seed).permutation(len(texts))
+    sampler = ContrastiveDataset([texts[i] for i in order], targets[order].tolist(), multilabel=False,
+                                 num_iterations=ITERATIONS, max_pairs=max(pairs, 2 * len(texts)))
     return Dataset.from_list(list(sampler)[:pairs])
 
 
@@ -146,13 +144,12 @@ def fit_contrastive(f: Fitting):
     trainer = PairTrainer(model=encoder, args=args, train_dataset=pairs, loss=CosineSimilarityLoss(encoder),
                           callbacks=[progress, Evaluations()])
     trainer.remove_callback(PrinterCallback)
-    train_started = time.time()
-    result = trainer.train()
+    if f.resume and f.reporter.main:  # no checkpoints (SetFit keeps the last encoder): the pairs start again
+        f.run.keep_events_until(0)
+    trainer.train()
     if f.run.path(STOP_REQUEST).exists():
         f.reporter.say(f"stopped by you at step {trainer.state.global_step}: keeping the encoder as it is")
-    summary = {"train_seconds": round(time.time() - train_started, 1),
-               "samples_per_second": round(result.metrics.get("train_samples_per_second", 0.0), 1),
-               "best_checkpoint_step": None, "pairs": len(pairs),
+    summary = {**progress.summary(trainer.state), "best_checkpoint_step": None, "pairs": len(pairs),
                "stopped_at_step": trainer.state.global_step if f.run.path(STOP_REQUEST).exists() else None}
     _copy_encoder(encoder, f.model)
     del trainer, encoder

@@ -85,9 +85,10 @@ class Intake:
             self.test.to_parquet(directory / "test.parquet", index=False)
 
 
-def _row_list(rows: list[int]) -> str:
+def _row_list(rows: list[int], count: int) -> str:
+    """The first rows (the report keeps only ``EXAMPLES_SHOWN``) and how many more there are of ``count``."""
     shown = ", ".join(str(r) for r in rows[:EXAMPLES_SHOWN])
-    return shown + (f" and {len(rows) - EXAMPLES_SHOWN} more" if len(rows) > EXAMPLES_SHOWN else "")
+    return shown + (f" and {count - EXAMPLES_SHOWN:,} more" if count > EXAMPLES_SHOWN else "")
 
 
 def _labels_of(df: pd.DataFrame, label_col: str | None, fmt: LabelFormat, file_name: str) -> pd.Series:
@@ -183,12 +184,12 @@ def length_stats(texts: list[str], model: str | None) -> dict:
     limit = model_max_length(tokenizer)
     p95 = float(np.percentile(lengths, 95))
     suggested = int(min(limit, max(16, int(math.ceil(p95 / 8.0) * 8))))
+    counts, edges = np.histogram(lengths, bins=min(30, max(1, len(set(lengths.tolist())))))
     return {"unit": "tokens", "sampled": len(sample), "min": int(lengths.min()), "mean": round(float(lengths.mean()), 1),
             "p50": float(np.percentile(lengths, 50)), "p95": p95, "max": int(lengths.max()),
             "model_limit": limit, "suggested_max_length": suggested,
             "truncated_at_limit": int((lengths > limit).sum()),
-            "histogram": np.histogram(lengths, bins=min(30, max(1, len(set(lengths.tolist())))))[0].tolist(),
-            "histogram_edges": np.histogram(lengths, bins=min(30, max(1, len(set(lengths.tolist())))))[1].round(1).tolist()}
+            "histogram": counts.tolist(), "histogram_edges": edges.round(1).tolist()}
 
 
 def _class_counts(train: pd.DataFrame, validation: pd.DataFrame, labels: list[str], multi: bool) -> tuple[dict, pd.Series]:
@@ -338,10 +339,10 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
                         f"{present.min():,}). {remedy}")
     if dropped["empty_text"]["count"]:
         warnings.append(f"{_plural(dropped['empty_text']['count'], 'row')} with empty text dropped "
-                        f"(rows {_row_list(dropped['empty_text']['rows'])}).")
+                        f"(rows {_row_list(dropped['empty_text']['rows'], dropped['empty_text']['count'])}).")
     if dropped["missing_label"]["count"]:
         warnings.append(f"{_plural(dropped['missing_label']['count'], 'row')} with a missing label dropped "
-                        f"(rows {_row_list(dropped['missing_label']['rows'])}).")
+                        f"(rows {_row_list(dropped['missing_label']['rows'], dropped['missing_label']['count'])}).")
     if duplicates["conflicting_labels"]:
         first = duplicates["conflicts"][0]
         warnings.append(f"{_plural(duplicates['conflicting_labels'], 'text', 'appear')} with different labels, e.g. "

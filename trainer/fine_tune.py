@@ -8,9 +8,7 @@ choices (``record_choices``) lives here too; the setfit method is in contrastive
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +103,8 @@ def fine_tune(f: Fitting):
 
     from transformers import DataCollatorWithPadding, PrinterCallback
 
-    callbacks = [make_callback(reporter, batch, f.started, task.eval_keys)]
+    progress = make_callback(reporter, batch, f.started, task.eval_keys)
+    callbacks = [progress]
     if config.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     optimizer = _optimizer(model, schedule, config.weight_decay, head[0] if head else None)
@@ -116,18 +115,14 @@ def fine_tune(f: Fitting):
     trainer.remove_callback(PrinterCallback)  # our callback prints the same events once, compactly
     checkpoint = _latest_checkpoint(run) if f.resume else None
     if checkpoint and reporter.main:
-        _drop_events_after(run, int(checkpoint.name.split("-")[-1]))
+        run.keep_events_until(int(checkpoint.name.split("-")[-1]))
     record_choices(f)
     reporter.phase("training")
-    train_started = time.time()
-    result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    train_seconds = time.time() - train_started
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     if run.path(STOP_REQUEST).exists():
         reporter.say(f"stopped by you at step {trainer.state.global_step}: keeping the best model so far")
     summary = {"stopped_at_step": trainer.state.global_step if run.path(STOP_REQUEST).exists() else None,
-               "train_seconds": round(train_seconds, 1),
-               "samples_per_second": round(result.metrics.get("train_samples_per_second", 0.0), 1),
-               "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint)}
+               **progress.summary(trainer.state), "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint)}
     return trainer.model, summary
 
 
@@ -191,10 +186,3 @@ def _latest_checkpoint(run: Run) -> Path | None:
 
 def _step_of(checkpoint: str | None) -> int | None:
     return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else None
-
-
-def _drop_events_after(run: Run, step: int) -> None:
-    """On resume, forget events logged after the checkpoint: they will be logged again."""
-    kept = [e for e in run.metrics() if e.get("step", 0) <= step]
-    write_text = "".join(json.dumps(e) + "\n" for e in kept)
-    run.path("metrics.jsonl").write_text(write_text)

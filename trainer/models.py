@@ -88,6 +88,12 @@ def load_tokenizer(name_or_path: str | None):
         ) from exc
 
 
+# Models whose position ids start after the padding index (RoBERTa's scheme): ``max_position_embeddings`` 514
+# leaves 512 usable positions, and a 513th token raises an IndexError.
+POSITIONS_AFTER_PADDING = {"roberta", "xlm-roberta", "camembert", "mpnet", "longformer", "data2vec-text", "xmod",
+                           "roberta-prelayernorm", "luke", "ibert"}
+
+
 def model_max_length(tokenizer, config=None) -> int:
     """The longest input the model accepts, ignoring the huge sentinel some tokenizers report."""
     limits = []
@@ -95,5 +101,7 @@ def model_max_length(tokenizer, config=None) -> int:
         limits.append(int(tokenizer.model_max_length))
     positions = getattr(config, "max_position_embeddings", None) if config is not None else None
     if positions:
+        if getattr(config, "model_type", None) in POSITIONS_AFTER_PADDING:
+            positions -= (getattr(config, "pad_token_id", None) or 0) + 1
         limits.append(int(positions))
     return min(limits) if limits else 512

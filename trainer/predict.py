@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .batching import sorted_batches
 from .errors import UserError
 from .metrics import softmax
 from .models import model_max_length
@@ -28,13 +29,14 @@ def batched_probabilities(model, tokenizer, texts: list[str], max_length: int, b
     """Class probabilities (``activation``: softmax, or a task's sigmoid) in the caller's order, computed in
     length-sorted batches (little padding)."""
     device = next(model.parameters()).device
-    order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float64)
-    for start in range(0, len(texts), batch_size):
-        index = order[start:start + batch_size]
+
+    def step(index: np.ndarray) -> None:
         batch = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True,
                           return_tensors="pt").to(device)
         out[index] = activation(model(**batch).logits.float().cpu().numpy())
+
+    sorted_batches(texts, batch_size, step)  # halves its batch by itself when out of memory
     return out
 
 

@@ -73,10 +73,19 @@ def make_callback(reporter: Reporter, batch: int, started: float,
         its checkpoint's step, and dividing all steps by this process's time would inflate both.
         """
 
-        first_step, begun = 0, started
+        first_step, begun, before = 0, started, 0.0
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.first_step, self.begun = state.global_step, time.time()
+            if state.global_step:  # resumed: the time trained before the checkpoint, from the events kept
+                self.before = next((e["train_s"] for e in reversed(reporter.run.metrics()) if "train_s" in e), 0.0)
+
+        def summary(self, state) -> dict:
+            """What the run's card and the next run's estimate read: speed over this process's own steps, and
+            training time over every process that trained the run."""
+            steps, seconds = self._rate(state)
+            return {"train_seconds": round(self.before + seconds, 1),
+                    "samples_per_second": round(steps * batch * world_size() / seconds, 1) if steps else 0.0}
 
         def _rate(self, state) -> tuple[int, float]:
             """(steps trained by this process, seconds it has trained)."""
@@ -86,7 +95,8 @@ def make_callback(reporter: Reporter, batch: int, started: float,
             steps, seconds = self._rate(state)
             eta = seconds / steps * (state.max_steps - state.global_step) if steps > 0 else None
             return {"step": state.global_step, "max_steps": state.max_steps, "epoch": round(state.epoch or 0.0, 4),
-                    "elapsed_s": round(time.time() - started, 2), "eta_s": None if eta is None else round(eta, 1)}
+                    "elapsed_s": round(time.time() - started, 2), "eta_s": None if eta is None else round(eta, 1),
+                    "train_s": round(self.before + seconds, 2)}
 
         def on_step_end(self, args, state, control, **kwargs):
             reporter.progress(self._timing(state))

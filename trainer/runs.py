@@ -81,8 +81,12 @@ def this_process() -> dict:
 
 def write_json_atomic(path: Path, data) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file."""
+    write_text_atomic(path, json.dumps(data, indent=1, default=str))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 
@@ -125,6 +129,12 @@ class Run:
 
     def labels(self) -> list[str]:
         return json.loads(self.path("labels.json").read_text())
+
+    def keep_events_until(self, step: int) -> None:
+        """On resume, forget the events logged after the step training restarts from: they will be logged again
+        (a chart of the run shows one series, not two)."""
+        kept = [e for e in self.metrics() if e.get("step", 0) <= step]
+        write_text_atomic(self.path("metrics.jsonl"), "".join(json.dumps(e) + "\n" for e in kept))
 
     def metrics(self) -> list[dict]:
         """All metric events; a half-written last line (a killed worker) is skipped."""

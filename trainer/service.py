@@ -75,12 +75,12 @@ class Service:
         """Probed in a subprocess, so the web server never initialises CUDA."""
         import json
 
-        result = subprocess.run([sys.executable, "-m", "trainer", "hardware"], capture_output=True, text=True,
-                                cwd=PROJECT_ROOT, timeout=120)
         try:
+            result = subprocess.run([sys.executable, "-m", "trainer", "hardware"], capture_output=True, text=True,
+                                    cwd=PROJECT_ROOT, timeout=120)
             return json.loads(result.stdout)
-        except ValueError:
-            return {"device": "unknown", "description": "Hardware could not be probed."}
+        except (ValueError, OSError, subprocess.TimeoutExpired):  # a hung or broken probe must not stop the app
+            return {"device": "unknown", "description": "Hardware could not be probed; training settings assume a CPU."}
 
     @property
     def on_gpu(self) -> bool:

@@ -243,7 +243,10 @@ class Supervisor:
         if run.status().get("state") not in ACTIVE:
             return
         if returncode < 0:
-            name = signal.Signals(-returncode).name
+            try:
+                name = signal.Signals(-returncode).name
+            except ValueError:  # real-time signals have no name
+                name = f"signal {-returncode}"
             why = (f"The training worker was killed ({name}), e.g. by the system running out of memory or by hand. "
                    f"Try a smaller batch size, or start the run again.")
         else:
@@ -267,11 +270,12 @@ class Supervisor:
             if status.get("state") not in ACTIVE:  # the run directory is the truth: the worker finished, and died
                 self.store.index(run)               # before the registry heard of it
                 continue
-            if status.get("state") == "queued" and not worker_alive(status):
+            if status.get("state") == "queued" and not worker_alive(status) and self.gpu_slot is None:
                 if status.get("pid"):  # its worker died before training (an app restart): it waits its turn again
                     run.update_status(pid=None, pid_start=None)
                 continue
-            if not worker_alive(status):
+            if not worker_alive(status) and (status.get("state") != "queued" or status.get("pid")):
+                # (a ZeroGPU run is queued under the app's pid until its slot starts: nothing else will start it)
                 self.store.set_state(run, "interrupted", error="The run stopped before it finished (the app restarted, or its "
                                      "GPU slot ended). Resume it to continue from its last checkpoint.")
                 recovered.append(run.id)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .batching import out_of_memory
 from .choice import recommend
 from .config import TrainConfig
 from .errors import UserError
@@ -62,10 +63,6 @@ def _add_pooling(config: TrainConfig, model_path: str, model):
         raise UserError(f"pooling=mean works with BERT-architecture models only; {config.model!r} is "
                         f"{model.config.model_type}. Use pooling=auto or cls.")
     return layer
-
-
-def _out_of_memory(exc: BaseException) -> bool:
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -122,7 +119,7 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
                        f"Free space (delete old runs) or ask for more storage, then start the run again.")
             reporter.state("failed", error=message)
             raise UserError(message) from exc
-        if _out_of_memory(exc):
+        if out_of_memory(exc):
             message = (f"Out of memory with batch size {batch} and max length {config.max_length}. "
                        f"Start again with batch size {max(1, batch // 2)} (or a shorter max length).")
             reporter.state("failed", error=message)

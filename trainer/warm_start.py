@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .baseline import Baseline, masked_mean
+from .batching import sorted_batches
 
 BASELINE_SAMPLE = 20000  # rows the logistic regressions are fitted on; more adds time, not accuracy
 
@@ -47,26 +48,27 @@ def frozen_features(model, tokenizer, texts: list[str], max_length: int, head: t
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    order = np.argsort([len(t) for t in texts], kind="stable")
     mean = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-    head_in = np.zeros((len(texts), head.in_features), dtype=np.float32) if head else None
+    head_in = {"x": np.zeros((len(texts), head.in_features), dtype=np.float32) if head else None}
+
+    def step(index: np.ndarray) -> None:
+        batch = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True,
+                          return_tensors="pt").to(device)
+        output = model(**batch, output_hidden_states=pooling_layer is None)
+        hidden = captured["hidden"] if pooling_layer is not None else output.hidden_states[-1]
+        mean[index] = masked_mean(hidden, batch["attention_mask"])
+        if head_in["x"] is not None and captured["x"].dim() == 3:  # a head that reads every token: no probe
+            head_in["x"] = None
+        elif head_in["x"] is not None:
+            head_in["x"][index] = captured["x"].float().cpu().numpy()
+
     try:
-        for start in range(0, len(texts), batch_size):
-            index = order[start:start + batch_size]
-            batch = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True,
-                              return_tensors="pt").to(device)
-            output = model(**batch, output_hidden_states=pooling_layer is None)
-            hidden = captured["hidden"] if pooling_layer is not None else output.hidden_states[-1]
-            mean[index] = masked_mean(hidden, batch["attention_mask"])
-            if head is not None and captured["x"].dim() == 3:
-                head, head_in = None, None
-            elif head is not None:
-                head_in[index] = captured["x"].float().cpu().numpy()
+        sorted_batches(texts, batch_size, step)  # halves its batch by itself when out of memory
     finally:
         for hook in hooks:
             hook.remove()
         model.train(was_training)
-    return mean, head_in
+    return mean, head_in["x"]
 
 
 @dataclass
