@@ -58,25 +58,27 @@ def slice_of(pool: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
     return pd.concat(parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir: Path, seed: int) -> dict:
+def prepared_run(path: Path, settings: dict, workdir: Path, seed: int):
+    """The run directory for a benchmark run, prepared as the app and the CLI prepare theirs (trainer/start.py)."""
     from trainer.config import TrainConfig
-    from trainer.data import load_dataset_file
     from trainer.hardware import detect
-    from trainer.method_choice import resolve_method
-    from trainer.predict import BaselineClassifier, Classifier
     from trainer.runs import Run
+    from trainer.start import prepare_run, write_run
+
+    prepared = prepare_run(path, TrainConfig.from_dict({**settings, "seed": seed}), on_gpu=detect().device == "cuda")
+    run = Run(workdir / "run")
+    write_run(run, prepared)
+    return run, prepared
+
+
+def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir: Path, seed: int) -> dict:
+    from trainer.predict import BaselineClassifier, Classifier
     from trainer.train import run_training
 
     path = workdir / "train.csv"
     train.to_csv(path, index=False)
-    config = TrainConfig(seed=seed, **settings)
-    intake = load_dataset_file(path, validation_fraction=config.validation_fraction, seed=seed)
-    config.max_length = intake.report.length["suggested_max_length"]
-    resolve_method(config, intake.report.to_dict(), detect().device == "cuda")
-    run = Run(workdir / "run")
-    run.dir.mkdir()
-    run.path("labels.json").write_text(json.dumps(intake.labels))
-    run.path("config.json").write_text(json.dumps(config.to_dict()))
+    run, prepared = prepared_run(path, settings, workdir, seed)
+    config, intake = prepared.config, prepared.intake
     started = time.time()
     status = run_training(run, config, intake.train, intake.validation, intake.labels)
     seconds = time.time() - started

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from trainer.choice import TUNED
-from trainer.config import TrainConfig
+from trainer.config import TrainConfig, settings_help
 from trainer.errors import UserError
 from trainer.label_sets import LabelOptions
 from trainer.service import BASE_MODEL, RUN_MODEL, model_reference
@@ -88,8 +88,8 @@ def start_training(file: str, text_column: str = "", label_column: str = "", set
         file: the training data (CSV, TSV, JSON Lines or Parquet).
         text_column: the text column; empty to detect it.
         label_column: the label column; empty to detect it.
-        settings: training settings, e.g. {"method": "lora", "epochs": 3, "model": "default"}; see TrainConfig.
-            method: auto (default: setfit for few rows per class, else full), full, lora or setfit.
+        settings: training settings, e.g. {"method": "lora", "epochs": 3, "model": "default"}; any of:
+            {SETTINGS}
     Returns:
         The run id.
     """
@@ -101,6 +101,10 @@ def start_training(file: str, text_column: str = "", label_column: str = "", set
     values.update({k: v for k, v in (("text_column", text_column), ("label_column", label_column)) if v})
     config = TrainConfig.from_dict(values)
     return service().start(owner_key(None, profile, request, oauth_token), file, config).id
+
+
+# Every setting's line comes from its declaration (trainer/config.py), so the API's docs list each one.
+start_training.__doc__ = start_training.__doc__.replace("{SETTINGS}", settings_help().replace("\n", "\n" + " " * 12))
 
 
 @user_errors

@@ -14,16 +14,11 @@ from trainer.errors import UserError
 from trainer.models import display_name
 from trainer.service import HUB_MODEL, model_reference
 
+from . import train_form
 from .common import error_box, owner_key, service, shown_errors
 from .plain import markdown_text
 from .data_tab import DataTab
 
-MODELS = [("all-MiniLM-L6-v2 (embedded, offline)", "default"),
-          ("BAAI/bge-small-en-v1.5 (from the Hub)", "BAAI/bge-small-en-v1.5"),
-          ("distilbert-base-uncased (from the Hub)", "distilbert-base-uncased"),
-          ("bert-base-uncased (from the Hub)", "bert-base-uncased"),
-          ("roberta-base (from the Hub)", "roberta-base"),
-          ("microsoft/deberta-v3-small (from the Hub)", "microsoft/deberta-v3-small")]
 STATE_COLOURS = {"queued": "#6b7280", "running": "#2563eb", "succeeded": "#15803d", "failed": "#b91c1c",
                  "cancelled": "#92400e", "interrupted": "#92400e"}
 
@@ -117,6 +112,10 @@ def progress_html(status: dict) -> str:
                    f"training rows look mislabeled; see them in Metrics.</div>")
     if status.get("recommended"):
         result += f"<div id='recommendation'>{html.escape(status['recommended']['message'])}</div>"
+    if status.get("reproduce") and state not in ("queued", "running"):
+        result += (f"<details id='reproduce'><summary>Reproduce this run</summary>With the run's config.json "
+                   f"(its settings, resolved) and your file: <code>{html.escape(status['reproduce'])}</code>; "
+                   f"or <b>Start again</b> trains the same settings on the same data here.</details>")
     if state == "succeeded":
         result += ("<div id='next-step'><b>Next</b>: compare the curves and errors in <b>Metrics</b>, try the model "
                    "on your own texts in <b>Predict</b>, or push it to the Hub in <b>Publish</b>.</div>")
@@ -124,37 +123,6 @@ def progress_html(status: dict) -> str:
     return (f"<div id='run-progress' data-state='{html.escape(state)}'>"
             f"<progress max='100' value='{percent:.1f}' style='width:100%'></progress>"
             f"<div>{' · '.join(parts)}</div>{result}{error}</div>")
-
-
-def _optional(value, name: str, kind: type):
-    """An optional setting typed in a text box: empty (or 0) means auto."""
-    text = str(value).strip() if value is not None else ""
-    if not text:
-        return None
-    try:
-        number = kind(float(text)) if kind is int and float(text).is_integer() else kind(text)
-    except ValueError:
-        example = "2e-5" if kind is float else "32"
-        raise UserError(f"{name}: {text[:40]!r} is not a {'whole ' if kind is int else ''}number. Type one (like "
-                        f"{example}) or leave it empty for auto.") from None
-    return number or None
-
-
-def _config(model, method, epochs, learning_rate, batch_size, max_length, text_column, label_column, warmup_ratio,
-            weight_decay, evals_per_epoch, patience, class_weights, freeze_embeddings, precision, seed,
-            validation_fraction, lora_r, lora_alpha, lora_dropout, lora_targets, task="auto", label_delimiter=None,
-            label_columns=None, gpus=1) -> TrainConfig:
-    return TrainConfig(model=model or "default", method=method, epochs=_optional(epochs, "Epochs", float),
-                       learning_rate=_optional(learning_rate, "Learning rate", float),
-                       batch_size=_optional(batch_size, "Batch size", int),
-                       max_length=_optional(max_length, "Max length", int), text_column=text_column or None,
-                       label_column=label_column or None, warmup_ratio=warmup_ratio, weight_decay=weight_decay,
-                       evals_per_epoch=evals_per_epoch, early_stopping_patience=patience, class_weights=class_weights,
-                       freeze_embeddings=freeze_embeddings,
-                       precision=precision, seed=seed, validation_fraction=validation_fraction, lora_r=lora_r,
-                       lora_alpha=lora_alpha, lora_dropout=lora_dropout, lora_target_modules=lora_targets,
-                       task=task or "auto", label_delimiter=label_delimiter or None, label_columns=label_columns or None,
-                       gpus=gpus or 1)
 
 
 def summary_markdown(report: dict | None, owner: str, config: TrainConfig) -> str:
@@ -168,7 +136,17 @@ def summary_markdown(report: dict | None, owner: str, config: TrainConfig) -> st
     return (f"**About to train**: {e(report['file']['name'])} · {'multi-label' if multi else 'single-label'} · "
             f"{len(report['labels'])} {'labels' if multi else 'classes'} · {sizes['train']:,} train / "
             f"{sizes['validation']:,} validation rows · {e(display_name(config.model))} · "
-            f"{METHOD_NAMES[plan.method]}  \n**Method**: {e(plan.method_why)}  \n**Plan**: {e(plan.describe())}")
+            f"{METHOD_NAMES[plan.method]}  \n**Method**: {e(plan.method_why)}  \n**Plan**: {e(plan.describe())}"
+            + _your_settings(config))
+
+
+def _your_settings(config: TrainConfig) -> str:
+    """The settings the user changed from their defaults (every setting's label comes from its declaration)."""
+    changed = {k: v for k, v in config.changed().items() if k not in ("Model", "Method")}  # said above
+    if not changed:
+        return ""
+    shown = " · ".join(f"{label} {', '.join(v) if isinstance(v, list) else v}" for label, v in changed.items())
+    return f"  \n**Your settings**: {markdown_text(shown)}"
 
 
 def buttons_for(state: str | None, stopping: bool = False) -> tuple:
@@ -187,44 +165,13 @@ def activity_html(lines: list[str]) -> str:
 def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     gr.Markdown(f"**Hardware**: {html.escape(service().hardware.get('description', 'unknown'))}", elem_id="hardware")
     summary = gr.Markdown(summary_markdown(None, "", TrainConfig()), elem_id="train-summary")
-    with gr.Row():
-        model = gr.Dropdown(MODELS, value="default", label="Model (or type a Hub id: needs the Hub)",
-                            allow_custom_value=True, scale=2, min_width=320)  # a line of its own on a phone
-        method = gr.Radio(["auto", "full", "lora", "setfit"], value="auto", label="Method",
-                          info="auto: setfit for few rows per class, else full fine-tune; lora: adapters",
-                          elem_id="train-method")
-        epochs = gr.Textbox(label="Epochs", placeholder="auto: from the data's size", elem_id="epochs")
-    with gr.Row():
-        # Text boxes, not number fields: an empty one reads "auto" (a number field shows 0), and 2e-5 types as is.
-        learning_rate = gr.Textbox(label="Learning rate", placeholder="auto: per method", elem_id="learning-rate")
-        batch_size = gr.Textbox(label="Batch size", placeholder="auto: data size and hardware", elem_id="batch-size")
-        max_length = gr.Textbox(label="Max length (tokens)", placeholder="auto: from the data", elem_id="max-length")
-    with gr.Accordion("Advanced", open=False):
-        with gr.Row():
-            warmup = gr.Number(value=0.06, label="Warmup ratio")
-            decay = gr.Number(value=0.01, label="Weight decay")
-            evals = gr.Number(value=1, label="Evaluations per epoch", precision=0)
-            patience = gr.Number(value=3, label="Early-stopping patience (evaluations, 0 = off)", precision=0)
-        with gr.Row():
-            class_weights = gr.Radio(["auto", "on", "off"], value="auto", label="Class-weighted loss")
-            freeze = gr.Checkbox(value=True, label="Freeze word embeddings (full fine-tune; faster)")
-            precision = gr.Radio(["auto", "fp32", "bf16", "fp16"], value="auto", label="Precision")
-            seed = gr.Number(value=42, label="Seed", precision=0)
-            val_fraction = gr.Number(value=0.1, label="Validation fraction (when no split is given)")
-        with gr.Row():
-            lora_r = gr.Number(value=16, label="LoRA r", precision=0)
-            lora_alpha = gr.Number(value=32, label="LoRA alpha")
-            lora_dropout = gr.Number(value=TrainConfig.lora_dropout, label="LoRA dropout")
-            lora_targets = gr.Textbox(value="all-linear", label="LoRA target modules (comma-separated)")
-        gpu_count = int(service().hardware.get("gpu_count") or 0)
-        gpus = gr.Number(value=1, precision=0, minimum=1, maximum=max(1, gpu_count), visible=gpu_count >= 2,
-                         label=f"GPUs for this run (more than 1: data-parallel; this machine has {gpu_count}, one run "
-                               f"per GPU otherwise)", elem_id="gpus")
+    form = train_form.build(int(service().hardware.get("gpu_count") or 0))
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
         stop = gr.Button("Stop and keep the best model", interactive=False, elem_id="stop-training")
         cancel = gr.Button("Cancel and discard", variant="stop", interactive=False, elem_id="cancel-training")
         resume = gr.Button("Resume", interactive=False, elem_id="resume-training")
+        again = gr.Button("Start again", elem_id="start-again", min_width=120)
     with gr.Row(visible=False, elem_id="confirm-cancel") as confirm_row:
         gr.Markdown("**Cancel this run and discard it?** Its model is not kept; to keep the best model so far, "
                     "choose Stop and keep instead.")
@@ -239,30 +186,32 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     activity = gr.HTML(label="Activity (last lines; library output is in the run's train.log)", elem_id="activity")
     timer = gr.Timer(2.0)
 
-    settings = [model, method, epochs, learning_rate, batch_size, max_length, data.text_column, data.label_column,
-                warmup, decay, evals, patience, class_weights, freeze, precision, seed, val_fraction, lora_r, lora_alpha,
-                lora_dropout, lora_targets, data.task, data.label_delimiter, data.label_columns, gpus]
+    data_settings = {"text_column": data.text_column, "label_column": data.label_column, "task": data.task,
+                     "label_delimiter": data.label_delimiter, "label_columns": data.label_columns}
+    settings = [*form.inputs, *data_settings.values()]
+
+    def config_of(values) -> TrainConfig:
+        """The form's values (``settings`` order) as a TrainConfig; the Data tab's settings by name."""
+        return form.config(values[:len(form.inputs)], dict(zip(data_settings, values[len(form.inputs):])))
+
     buttons = [stop, cancel, resume]
 
-    def on_summary(path, report, browser, model_, method_, epochs_, learning_rate_, batch_size_, max_length_,
-                   profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    def on_summary(path, report, browser, *values, profile: gr.OAuthProfile | None = None,
+                   request: gr.Request = None):
         try:
-            config = TrainConfig(model=model_ or "default", method=method_, epochs=_optional(epochs_, "Epochs", float),
-                                 learning_rate=_optional(learning_rate_, "Learning rate", float),
-                                 batch_size=_optional(batch_size_, "Batch size", int),
-                                 max_length=_optional(max_length_, "Max length", int))
+            config = config_of(values)
             return summary_markdown(report if path else None, owner_key(browser, profile, request), config)
         except UserError as exc:
             return f"⚠️ {markdown_text(str(exc))}"
         except (AttributeError, KeyError, TypeError):  # not a report of ours (a script can send anything)
-            return summary_markdown(None, "", config)
+            return summary_markdown(None, "", TrainConfig())
 
     @shown_errors(2)
     def on_start(path, browser, *values, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
         if not path:
             raise UserError("Choose a dataset in the Data tab first.")
         owner = owner_key(browser, profile, request)
-        run = service().start(owner, path, _config(*values))
+        run = service().start(owner, path, config_of(values))
         return run.id, gr.update(choices=run_choices(owner), value=run.id)
 
     def act(action: Callable[[str, str], object]):
@@ -315,11 +264,20 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     confirm_yes.click(lambda: gr.update(visible=False), None, confirm_row, **private).then(
         act(service().cancel), [run_id, browser_id], shown, **private)
     resume.click(act(service().resume), [run_id, browser_id], shown, **private)
+
+    @shown_errors(2)
+    def on_again(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        if not current:
+            raise UserError("No run selected: pick one of your runs to start again.")
+        owner = owner_key(browser, profile, request)
+        run = service().again(current, owner)
+        return run.id, gr.update(choices=run_choices(owner), value=run.id)
+
+    again.click(on_again, [run_id, browser_id], [run_id, runs, error], **private)
     runs.input(lambda v: v, runs, run_id, **private)
     run_id.change(refresh, [run_id, browser_id], shown[:-1], **private)
     timer.tick(tick, [run_id, browser_id, shown_state], [progress, activity, runs, shown_state, *buttons],
                show_progress="hidden", **private)
-    gr.on([data.report.change, data.path.change, model.change, method.change, epochs.change, learning_rate.change, batch_size.change,
-           max_length.change],
-          on_summary, [data.path, data.report, browser_id, *settings[:6]], summary, show_progress="hidden", **private)
+    gr.on([data.report.change, data.path.change, *[c.change for c in form.inputs]],
+          on_summary, [data.path, data.report, browser_id, *settings], summary, show_progress="hidden", **private)
     return TrainTab(run_id=run_id, runs=runs, list_runs=list_runs)

@@ -34,7 +34,8 @@ def test_a_resumed_run_reports_the_speed_of_its_own_steps(monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(run_progress.time, "time", lambda: clock[0])
     events, progress = [], []
-    reporter = SimpleNamespace(event=events.append, progress=lambda p, force=False: progress.append(p))
+    reporter = SimpleNamespace(event=events.append, progress=lambda p, force=False: progress.append(p),
+                               run=SimpleNamespace(metrics=lambda: [{"step": 100, "train_s": 30.0}]))
     callback = run_progress.make_callback(reporter, batch=16, started=900.0)
     state = SimpleNamespace(global_step=100, max_steps=200, epoch=1.0)
     callback.on_train_begin(None, state, None)
@@ -42,6 +43,7 @@ def test_a_resumed_run_reports_the_speed_of_its_own_steps(monkeypatch):
     callback.on_log(None, state, None, logs={"loss": 0.5, "learning_rate": 1e-4})
     assert events[-1]["samples_per_second"] == 10 * 16 / 2.0  # one process: world size 1
     assert events[-1]["eta_s"] == 90 / 5.0 and events[-1]["elapsed_s"] == 102.0
+    assert events[-1]["train_s"] == 32.0  # training time over both processes: 30 s before the checkpoint, 2 s now
 
 
 def test_scratch_folders_older_than_the_limit_are_pruned(monkeypatch, tmp_path):

@@ -226,7 +226,7 @@ def test_imbalanced_labels_get_square_root_class_weights_in_the_loss_and_the_pro
 
 
 def test_setfit_plan_counts_pairs_caps_steps_and_refuses_what_it_cannot_do():
-    from trainer.contrastive import ITERATIONS, MAX_ROWS, MAX_STEPS, plan_contrastive
+    from trainer.schedule import ITERATIONS, MAX_ROWS, MAX_STEPS, plan_contrastive
 
     plan = plan_contrastive(TrainConfig(method="setfit"), 48)
     assert plan.total_steps == 2 * ITERATIONS * 48 // 16 and plan.learning_rate == 2e-5

@@ -19,6 +19,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from .config import TrainConfig
+from .config import default_of
 from .errors import UserError
 
 EXIT_USER_ERROR = 2
@@ -26,12 +27,14 @@ EXIT_CANCELLED = 130
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting, with its help, choices and default from its declaration (config.py)."""
     for f in fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
         if f.name in ("text_column", "label_column"):
             continue
-        parser.add_argument(flag, dest=f.name, default=None,
-                            help=f"{f.name} ({f.type}); default: {TrainConfig.__dataclass_fields__[f.name].default!r}")
+        meta = f.metadata
+        default = f"empty: {meta['auto']}" if meta["auto"] else f"default: {default_of(f)!r}"
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None, choices=meta["choices"],
+                            help=f"{meta['help']} ({default})".replace("%", "%%"))
 
 
 def _single_file(folder: str | None) -> str | None:
@@ -126,13 +129,18 @@ def _one_run_for_all_ranks(store, create):
     return store.get(json.loads(_handoff(store).read_text())["run_id"])
 
 
+def _config_from(args) -> TrainConfig:
+    """``--config FILE`` (a run's config.json: "reproduce this run"), with any flag given overriding it."""
+    base = json.loads(Path(args.config).read_text()) if getattr(args, "config", None) else {}
+    flags = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
+    return TrainConfig.from_dict({**base, **flags})
+
+
 def cmd_train(args) -> int:
-    from .data import load_dataset_file
     from .hardware import detect
-    from .label_sets import resolve_labels
-    from .method_choice import resolve_method
-    from .runs import Run, RunStore, write_json_atomic
+    from .runs import Run, RunStore
     from .run_progress import is_main_process, world_size
+    from .start import prepare_run, write_run
     from .train import run_training
 
     data = args.data or _single_file(os.environ.get("SM_CHANNEL_TRAIN"))
@@ -140,37 +148,32 @@ def cmd_train(args) -> int:
         raise UserError("No training data: pass --data FILE (or run as a SageMaker job with a 'train' channel).")
     validation = args.validation_file or (_single_file(os.environ["SM_CHANNEL_VALIDATION"])
                                           if os.environ.get("SM_CHANNEL_VALIDATION") else None)
-    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name, None) is not None}
-    config = TrainConfig.from_dict(overrides)
+    config = _config_from(args)
     if config.gpus > 1 and world_size() == 1:
         raise UserError(f"--gpus {config.gpus}: from the command line, train data-parallel with "
                         f"accelerate launch --multi_gpu --num_processes {config.gpus} -m trainer train ...")
-    intake = load_dataset_file(data, text_column=args.text_column, label_column=args.label_column,
-                               validation_file=validation, model=config.model,
-                               validation_fraction=config.validation_fraction, seed=config.seed, task=config.task,
-                               label_delimiter=config.label_delimiter, label_columns=config.label_columns)
-    if config.max_length is None:
-        config.max_length = intake.report.length["suggested_max_length"]
-    resolve_labels(config, intake.report)
-    method_choice = resolve_method(config, intake.report.to_dict(), detect().device == "cuda")
+    prepared = prepare_run(data, config, validation, on_gpu=detect().device == "cuda")
+    config, intake = prepared.config, prepared.intake
     output = args.output or (Path(os.environ["SM_OUTPUT_DATA_DIR"]) / "run" if os.environ.get("SM_OUTPUT_DATA_DIR") else None)
     store = None
     if output:
         run = Run(Path(output).resolve())
-        run.dir.mkdir(parents=True, exist_ok=True)
         if is_main_process():
-            write_json_atomic(run.path("config.json"), config.to_dict())
-            write_json_atomic(run.path("labels.json"), intake.labels)
-            write_json_atomic(run.path("data_report.json"), intake.report.to_dict())
-            run.update_status(state="queued", owner="cli", dataset=Path(data).name, model=config.model,
+            write_run(run, prepared)
+            run.update_status(state="queued", owner="cli", dataset=prepared.dataset, model=config.model,
                               method=config.method)
     else:
         store = RunStore()
-        run = _one_run_for_all_ranks(store, lambda: store.create("cli", Path(data).name, config.to_dict(),
-                                                                 intake.labels, intake.report.to_dict()))
+
+        def create():
+            created = store.create("cli", prepared.dataset, config.to_dict())
+            write_run(created, prepared)
+            return created
+        run = _one_run_for_all_ranks(store, create)
     if is_main_process():
-        run.update_status(method_choice=method_choice)
         print(f"run directory: {run.dir}", flush=True)
+    if args.dry_run:
+        return 0
     try:
         status = run_training(run, config, intake.train, intake.validation, intake.labels, test=intake.test,
                               store=store, echo=True)
@@ -308,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column")
     p.add_argument("--label-column")
     p.add_argument("--output", help="run directory to write (default: a new run under the data root)")
+    p.add_argument("--config", help="a run's config.json to start from (reproduce a run); flags override it")
+    p.add_argument("--dry-run", action="store_true", help="validate and write the run directory, do not train")
     _add_config_arguments(p)
     p.set_defaults(func=cmd_train)
 

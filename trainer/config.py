@@ -1,58 +1,114 @@
-"""The training configuration: typed, validated, JSON-serialisable."""
+"""The training configuration: every setting declared once, typed, validated, JSON-serialisable.
+
+Each ``TrainConfig`` field is declared with ``setting(...)``: its default, help text, form group, choices or
+check, and what "auto" means when it may be left empty. Everything else reads that one declaration: the CLI's
+flags and ``--help`` (cli.py), the API's docstring (space/api.py), the Train tab's components (read by name,
+space/train_form.py), the plan ("Your settings", ``changed``) and the model card's Training table
+(``card_rows``). A new setting is one field here plus the line that uses it.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from .errors import UserError
 
-METHODS = ("auto", "full", "lora", "setfit")  # auto: setfit on few rows per class, else full (method_choice.py)
 DEFAULT_LR = {"full": 1e-4, "lora": 1e-3, "setfit": 2e-5}
 METHOD_NAMES = {"auto": "auto", "full": "full fine-tune", "lora": "LoRA fine-tune",
                 "setfit": "SetFit (contrastive encoder training + logistic-regression head)"}
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-HEAD_INITS = ("probe", "random")
-POOLINGS = ("auto", "mean", "cls")
-TASKS = ("auto", "single", "multi")
-THRESHOLDS = ("per_label", "global")
 BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}
+# Form groups: "main" is always in view, "advanced" and "lora" under Advanced, "data" is set in the Data tab.
+GROUPS = ("main", "advanced", "lora", "data")
+
+
+def setting(default=MISSING, *, label: str, help: str, group: str = "advanced", choices: tuple | None = None,
+            check: Callable[[object], bool] | None = None, rule: str = "", auto: str = "",
+            aliases: tuple[str, ...] = (), factory: Callable | None = None):
+    """One setting's declaration. ``auto``: what an empty value means (the field is then optional);
+    ``check``/``rule``: the allowed values and how to say them; ``aliases``: earlier names still read from old
+    run directories and scripts."""
+    meta = dict(label=label, help=help, group=group, choices=choices, check=check, rule=rule, auto=auto,
+                aliases=aliases)
+    return field(default_factory=factory, metadata=meta) if factory else field(default=default, metadata=meta)
 
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a run. ``None`` means "choose for me" (resolved by ``resolved``)."""
+    """Everything that decides a run. ``None`` means "choose for me" (resolved when the run is prepared)."""
 
-    model: str = "default"
-    method: str = "auto"
-    epochs: float | None = None  # None: chosen from the data's size (schedule.py)
-    learning_rate: float | None = None
-    head_learning_rate: float | None = None  # None: 10x the body's for full fine-tunes (schedule.py)
-    head_init: str = "probe"  # "probe": a logistic regression on frozen features (warm_start.py); "random"
-    pooling: str = "auto"  # "auto": mean for sentence-transformers trained with it (mean_pooling.py), else the model's
-    batch_size: int | None = None
-    max_length: int | None = None
-    warmup_ratio: float = 0.06
-    weight_decay: float = 0.01
-    evals_per_epoch: int = 1
-    early_stopping_patience: int = 3
-    class_weights: str = "auto"
-    freeze_embeddings: bool = True
-    precision: str = "auto"
-    seed: int = 42
-    validation_fraction: float = 0.1
-    text_column: str | None = None
-    label_column: str | None = None
-    task: str = "auto"  # "auto" (detected at intake, label_sets.py), "single" or "multi"; a prepared run holds the result
-    label_delimiter: str | None = None  # multi-label cells such as "joy,love": None detects , ; |
-    label_columns: list[str] | None = None  # multi-label data with one 0/1 column per label
-    thresholds: str = "per_label"  # multi-label decision thresholds: "per_label" (rare labels: global) or "global"
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0  # dropout on every adapter input copies activations: 20-30 % slower steps on CPU
-    lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
-    gpus: int = 1  # GPUs for this one run: more than 1 trains data-parallel (the app starts it with accelerate launch)
+    model: str = setting("default", label="Model", group="main",
+                         help="the base encoder: 'default' (all-MiniLM-L6-v2, embedded), a Hub id, or a local folder")
+    method: str = setting("auto", label="Method", group="main", choices=("auto", "full", "lora", "setfit"),
+                          help="auto: setfit for few rows per class, else full; lora: adapters; setfit: contrastive pairs")
+    epochs: float | None = setting(None, label="Epochs", group="main", auto="from the data's size",
+                                   check=lambda v: 0 < v <= 100, rule="use a number between 0 and 100",
+                                   help="passes over the training data")
+    learning_rate: float | None = setting(None, label="Learning rate", group="main", auto="per method",
+                                          check=lambda v: 0 < v < 1, rule="use a value such as 5e-5",
+                                          help="the body's peak learning rate")
+    batch_size: int | None = setting(None, label="Batch size", group="main", auto="data size and hardware",
+                                     check=lambda v: 1 <= v <= 4096, rule="use 1 to 4096",
+                                     help="training rows (setfit: pairs) per step and process")
+    max_length: int | None = setting(None, label="Max length (tokens)", group="main", auto="from the data",
+                                     check=lambda v: 8 <= v <= 8192, rule="use 8 to 8192 tokens",
+                                     help="texts are cut to this many tokens")
+    head_learning_rate: float | None = setting(None, label="Head learning rate", auto="10x the body's",
+                                               check=lambda v: 0 < v < 1, rule="use a value such as 1e-3",
+                                               help="the classification head's learning rate")
+    head_init: str = setting("probe", label="Head start", choices=("probe", "random"),
+                             help="probe: a logistic regression on frozen features; random: the library's init")
+    pooling: str = setting("auto", label="Pooling", choices=("auto", "mean", "cls"),
+                           help="auto: mean for sentence encoders trained with it, else the model's own")
+    warmup_ratio: float = setting(0.06, label="Warmup ratio", check=lambda v: 0 <= v < 1,
+                                  rule="use a fraction in [0, 1)", help="share of steps with a rising learning rate")
+    weight_decay: float = setting(0.01, label="Weight decay", check=lambda v: 0 <= v < 1, rule="use a value in [0, 1)",
+                                  help="AdamW weight decay (none on biases and LayerNorm)")
+    evals_per_epoch: int = setting(1, label="Evaluations per epoch", check=lambda v: 1 <= v <= 20, rule="use 1 to 20",
+                                   help="validation evaluations (and checkpoints) per epoch")
+    early_stopping_patience: int = setting(3, label="Early-stopping patience", check=lambda v: v >= 0,
+                                           rule="use 0 (off) or more evaluations", aliases=("patience",),
+                                           help="evaluations without improvement before stopping (0: off)")
+    class_weights: str = setting("auto", label="Class-weighted loss", choices=("auto", "on", "off"),
+                                 help="auto: on when the largest class has over 3x the rows of the smallest")
+    freeze_embeddings: bool = setting(True, label="Freeze word embeddings",
+                                      help="full fine-tune: keep the word embeddings fixed (faster, same accuracy)")
+    precision: str = setting("auto", label="Precision", choices=("auto", "fp32", "bf16", "fp16"),
+                             help="auto: bf16 (else fp16) on GPUs, fp32 on the CPU")
+    seed: int = setting(42, label="Seed", check=lambda v: 0 <= v < 2 ** 32, rule="use a whole number from 0 to 4294967295",
+                        help="seeds the split, the head and the training order")
+    validation_fraction: float = setting(0.1, label="Validation fraction", check=lambda v: 0 < v < 0.9,
+                                         rule="use a fraction between 0 and 0.9",
+                                         help="held out for validation when the data names no split")
+    lora_r: int = setting(16, label="LoRA r", group="lora", check=lambda v: 1 <= v <= 512, rule="use a rank between 1 and 512",
+                          help="LoRA adapter rank")
+    lora_alpha: int = setting(32, label="LoRA alpha", group="lora", check=lambda v: v > 0, rule="use a positive number",
+                                help="LoRA scaling")
+    lora_dropout: float = setting(0.0, label="LoRA dropout", group="lora", check=lambda v: 0 <= v < 1,
+                                  rule="use a fraction in [0, 1)",
+                                  help="dropout on adapter inputs (copies activations: 20-30 % slower CPU steps)")
+    lora_target_modules: list[str] = setting(label="LoRA target modules", group="lora", factory=lambda: ["all-linear"],
+                                             rule="name at least one module such as query, value; or all-linear",
+                                             help="comma-separated module names, or all-linear")
+    gpus: int = setting(1, label="GPUs for this run", check=lambda v: 1 <= v <= 64,
+                        rule="use 1, or the number of GPUs to train this run on data-parallel",
+                        help="more than 1 trains data-parallel (accelerate launch)")
+    text_column: str | None = setting(None, label="Text column", group="data", auto="detected",
+                                      help="the column holding the texts")
+    label_column: str | None = setting(None, label="Label column", group="data", auto="detected",
+                                       help="the column holding the labels")
+    task: str = setting("auto", label="Labels", group="data", choices=("auto", "single", "multi"),
+                        help="single: one label per text; multi: several; auto: detected from the data")
+    label_delimiter: str | None = setting(None, label="Label separator", group="data", auto=", ; or | detected",
+                                          check=lambda v: 1 <= len(v) <= 3,
+                                          rule="use one short separator such as ',' ';' or '|'",
+                                          help="multi-label cells such as 'joy,love'")
+    label_columns: list[str] | None = setting(None, label="Label columns", group="data", auto="detected",
+                                              help="multi-label data with one 0/1 column per label")
+    thresholds: str = setting("per_label", label="Decision thresholds", choices=("per_label", "global"),
+                              help="multi-label: tuned per label (rare labels: global) or one for all")
 
     def __post_init__(self) -> None:
         self._coerce()
@@ -64,90 +120,74 @@ class TrainConfig:
             value = getattr(self, f.name)
             if f.type == "bool" and isinstance(value, str) and value.strip().lower() in BOOLEAN_WORDS:
                 setattr(self, f.name, BOOLEAN_WORDS[value.strip().lower()])
-                continue
-            kind = int if f.type.startswith("int") else float if f.type.startswith("float") else None
-            if kind is None or value is None:
-                continue
-            if value == "" and "None" in f.type:
+            elif f.type.startswith("list") and isinstance(value, str):
+                setattr(self, f.name, [c.strip() for c in value.split(",") if c.strip()] or None)
+            elif value == "" and "None" in f.type:
                 setattr(self, f.name, None)
-                continue
-            try:
-                number = float(value)
-                if kind is int and not number.is_integer():
-                    raise ValueError
-                setattr(self, f.name, kind(number))
-            except (TypeError, ValueError):
-                raise UserError(f"Invalid setting {f.name}={value!r}: expected {'a whole number' if kind is int else 'a number'}.") from None
-        if isinstance(self.label_columns, str):
-            self.label_columns = [c.strip() for c in self.label_columns.split(",") if c.strip()] or None
-        if self.label_delimiter == "":
-            self.label_delimiter = None
-        if isinstance(self.lora_target_modules, str):
-            self.lora_target_modules = [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
+            elif f.type.startswith(("int", "float")) and value is not None:
+                setattr(self, f.name, _number(f.name, value, int if f.type.startswith("int") else float))
+        if self.lora_target_modules is None:
+            self.lora_target_modules = ["all-linear"]
 
     def validate(self) -> None:
-        """Raise ``UserError`` naming the field, the bad value and the allowed range."""
-        def need(ok: bool, name: str, rule: str) -> None:
-            if not ok:
-                raise UserError(f"Invalid setting {name}={getattr(self, name)!r}: {rule}.")
+        """Raise ``UserError`` naming the setting, the bad value and the allowed values; then the settings that
+        must agree with each other."""
+        for f in fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if value is None and meta["auto"]:
+                continue
+            wrong = (meta["choices"] and value not in meta["choices"]) or (meta["check"] and not meta["check"](value))
+            wrong = wrong or not _typed(f.type, value)
+            if wrong:
+                rule = (f"use one of {', '.join(meta['choices'])}" if meta["choices"] else meta["rule"] or
+                        f"use {f.type.split(' ')[0]}") + (", or leave it empty for auto" if meta["auto"] else "")
+                raise UserError(f"Invalid setting {f.name}={value!r}: {rule}.")
+        self._check_together()
 
-        for name in ("model", "method", "head_init", "pooling", "class_weights", "precision", "task", "thresholds"):
-            need(isinstance(getattr(self, name), str), name, "use text")
-        for name in ("text_column", "label_column", "label_delimiter"):
-            need(getattr(self, name) is None or isinstance(getattr(self, name), str), name, "use a column name")
-        need(0 <= self.seed < 2 ** 32, "seed", "use a whole number from 0 to 4294967295")
-        need(isinstance(self.lora_target_modules, list) and all(isinstance(m, str) and m.strip()
-                                                                for m in self.lora_target_modules),
-             "lora_target_modules", "use a list of module names such as [\"query\", \"value\"], or [\"all-linear\"]")
-        need(self.method in METHODS, "method", "use auto, full, lora or setfit")
-        need(self.task in TASKS, "task", "use auto, single (one label per text) or multi (several labels per text)")
-        need(self.thresholds in THRESHOLDS, "thresholds", "use per_label or global")
-        need(self.label_delimiter is None or 1 <= len(self.label_delimiter) <= 3, "label_delimiter",
-             "use one short separator such as ',' ';' or '|'")
-        need(self.label_columns is None or (isinstance(self.label_columns, list) and all(
-            isinstance(c, str) and c.strip() for c in self.label_columns)), "label_columns",
-             "use a list of column names such as [\"toxic\", \"insult\"]")
-        need(self.epochs is None or 0 < self.epochs <= 100, "epochs", "use a number between 0 and 100, or leave empty for auto")
-        need(self.learning_rate is None or 0 < self.learning_rate < 1, "learning_rate", "use a value such as 5e-5")
-        need(self.head_learning_rate is None or 0 < self.head_learning_rate < 1, "head_learning_rate",
-             "use a value such as 1e-3, or leave empty for auto")
-        need(self.head_init in HEAD_INITS, "head_init", f"use one of {', '.join(HEAD_INITS)}")
-        need(self.pooling in POOLINGS, "pooling", f"use one of {', '.join(POOLINGS)}")
-        need(self.batch_size is None or 1 <= self.batch_size <= 4096, "batch_size", "use 1 to 4096, or leave empty for auto")
-        need(self.max_length is None or 8 <= self.max_length <= 8192, "max_length", "use 8 to 8192 tokens, or leave empty")
-        need(0 <= self.warmup_ratio < 1, "warmup_ratio", "use a fraction in [0, 1)")
-        need(0 <= self.weight_decay < 1, "weight_decay", "use a value in [0, 1)")
-        need(1 <= self.evals_per_epoch <= 20, "evals_per_epoch", "use 1 to 20")
-        need(self.early_stopping_patience >= 0, "early_stopping_patience", "use 0 (off) or more evaluations")
-        need(self.class_weights in ("auto", "on", "off"), "class_weights", "use auto, on or off")
-        need(isinstance(self.freeze_embeddings, bool), "freeze_embeddings", "use true or false")
-        need(self.precision in PRECISIONS, "precision", f"use one of {', '.join(PRECISIONS)}")
-        need(0 < self.validation_fraction < 0.9, "validation_fraction", "use a fraction between 0 and 0.9")
-        need(1 <= self.lora_r <= 512, "lora_r", "use a rank between 1 and 512")
-        need(self.lora_alpha > 0, "lora_alpha", "use a positive number")
-        need(0 <= self.lora_dropout < 1, "lora_dropout", "use a fraction in [0, 1)")
-        need(bool(self.lora_target_modules), "lora_target_modules", "name at least one module, or 'all-linear'")
-        need(1 <= self.gpus <= 64, "gpus", "use 1, or the number of GPUs to train this run on data-parallel")
-        need(self.gpus == 1 or self.method != "setfit", "gpus", "the setfit method trains on one GPU: use 1, or "
-             "method full for a data-parallel run")
+    def _check_together(self) -> None:
+        if self.gpus > 1 and self.method == "setfit":
+            raise UserError(f"Invalid setting gpus={self.gpus}: the setfit method trains on one GPU: use 1, or "
+                            f"method full for a data-parallel run.")
+        if self.method in ("full", "setfit"):
+            changed = [f.metadata["label"] for f in fields(self) if f.metadata["group"] == "lora"
+                       and getattr(self, f.name) != default_of(f)]
+            if changed:
+                raise UserError(f"{', '.join(changed)} set, but the method is {self.method}: LoRA settings apply to "
+                                f"method lora only. Choose method lora, or leave them at their defaults.")
+
+    def check_hardware(self, device: str) -> None:
+        """Settings that must fit the machine the run trains on."""
+        if self.precision in ("bf16", "fp16") and device != "cuda":
+            raise UserError(f"Invalid setting precision={self.precision}: {self.precision} trains on GPUs only and "
+                            f"this machine has none. Use auto or fp32.")
 
     @property
     def lr(self) -> float:
         return self.learning_rate or DEFAULT_LR.get(self.method, DEFAULT_LR["full"])
+
+    def changed(self) -> dict[str, object]:
+        """The settings that differ from their defaults, by label (the plan's "Your settings")."""
+        return {f.metadata["label"]: getattr(self, f.name) for f in fields(self)
+                if f.metadata["group"] != "data" and getattr(self, f.name) != default_of(f)}
+
+    def card_rows(self) -> list[tuple[str, str, str]]:
+        """(setting, value, what it does) for every training setting: the model card's Training table."""
+        return [(f.metadata["label"], _shown(getattr(self, f.name), f.metadata["auto"]), f.metadata["help"])
+                for f in fields(self) if f.metadata["group"] != "data"]
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        """From a saved config.json, the API or the CLI; earlier names of a setting (``aliases``) still load."""
+        names = {alias: f.name for f in fields(cls) for alias in f.metadata["aliases"]}
+        data = {names.get(key, key): value for key, value in data.items()}
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
-            raise UserError(f"Unknown setting(s) {', '.join(unknown)}. Known settings: {', '.join(sorted(known))}.")
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise UserError(f"Invalid settings: {exc}.") from exc
+            raise UserError(f"Unknown setting(s) {', '.join(unknown)}. Known settings: "
+                            f"{', '.join(sorted(f.name for f in fields(cls)))}.")
+        return cls(**data)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2))
@@ -155,3 +195,45 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":
         return cls.from_dict(json.loads(path.read_text()))
+
+
+def settings_help(group: str | None = None) -> str:
+    """One line per setting: name, allowed values or rule, default, help (the API's docstring lists these)."""
+    lines = []
+    for f in fields(TrainConfig):
+        meta = f.metadata
+        if group is not None and meta["group"] != group:
+            continue
+        allowed = "|".join(meta["choices"]) if meta["choices"] else meta["rule"].removeprefix("use ")
+        default = f"empty: {meta['auto']}" if meta["auto"] else f"default {default_of(f)!r}"
+        lines.append(f"{f.name} ({allowed + '; ' if allowed else ''}{default}): {meta['help']}")
+    return "\n".join(lines)
+
+
+def default_of(f):
+    return f.default_factory() if f.default is MISSING else f.default
+
+
+def _shown(value, auto: str) -> str:
+    if value is None:
+        return f"auto ({auto})"
+    return ", ".join(value) if isinstance(value, list) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _typed(kind: str, value) -> bool:
+    base = kind.split(" ")[0]
+    expected = {"str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list}[base]
+    if base == "list[str]":
+        return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v.strip() for v in value)
+    return isinstance(value, expected) and not (base in ("int", "float") and isinstance(value, bool))
+
+
+def _number(name: str, value, kind: type):
+    try:
+        number = float(value)
+        if kind is int and not number.is_integer():
+            raise ValueError
+        return kind(number)
+    except (TypeError, ValueError):
+        raise UserError(f"Invalid setting {name}={value!r}: expected "
+                        f"{'a whole number' if kind is int else 'a number'}.") from None

@@ -18,55 +18,16 @@ card and ``pipeline("text-classification")`` need nothing new.
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
 
-from .config import TrainConfig
 from .errors import UserError
 from .fine_tune import Fitting, record_choices
 from .run_progress import make_callback
 from .runs import STOP_REQUEST
-from .schedule import Schedule
+from .schedule import ITERATIONS
 from .warm_start import refit_head
-
-ITERATIONS = 20  # SetFit's paper setting: 20 positive and 20 negative pairs per training row
-PAIR_BATCH = 16  # SetFit's default embedding batch size
-MAX_STEPS = 4000  # 64,000 pairs: about an hour on 2 CPU cores (minutes on a GPU); more rows get fewer pairs each
-MAX_ROWS = 5000  # the sampler enumerates every pair of rows; past this, full fine-tuning is the method anyway
-EVALUATIONS = 5  # validation scores plotted during training (a logistic regression on the current embeddings)
-
-
-def plan_contrastive(config: TrainConfig, n_train: int) -> Schedule:
-    """Pairs, steps and learning rate of a contrastive run, each with its reason."""
-    if n_train > MAX_ROWS:
-        raise UserError(f"The setfit method trains on pairs of rows and is for small data (up to {MAX_ROWS:,} "
-                        f"training rows); this run has {n_train:,}. Use method full (or lora, or auto).")
-    why = {}
-    batch = config.batch_size or PAIR_BATCH
-    why["batch_size"] = "set by you" if config.batch_size else f"{PAIR_BATCH} pairs: SetFit's default"
-    pairs = 2 * ITERATIONS * n_train
-    steps = math.ceil(pairs / batch)
-    if config.epochs:
-        steps = math.ceil(steps * config.epochs)
-        why["epochs"] = "set by you (passes over the sampled pairs)"
-    else:
-        why["epochs"] = (f"1 pass over {pairs:,} pairs: {ITERATIONS} with the same label and {ITERATIONS} with "
-                         f"another for each of the {n_train:,} training rows (SetFit's paper setting)")
-    if steps > MAX_STEPS:
-        why["epochs"] += f"; capped at {MAX_STEPS:,} steps to bound the run's time"
-        steps = MAX_STEPS
-    lr = config.lr
-    why["learning_rate"] = "set by you" if config.learning_rate else f"{lr:g}: SetFit's default for the encoder"
-    why["head_learning_rate"] = "none: the head is a logistic regression fitted on the tuned embeddings"
-    eval_steps = max(1, math.ceil(steps / EVALUATIONS))
-    why["eval_steps"] = (f"every {eval_steps} steps: a logistic regression on the current embeddings is scored on "
-                         f"validation (no early stopping; SetFit keeps the last encoder)")
-    return Schedule(batch_size=batch, epochs=round(steps * batch / max(1, pairs), 4), learning_rate=lr,
-                    head_learning_rate=lr, steps_per_epoch=math.ceil(pairs / batch), total_steps=steps,
-                    eval_steps=eval_steps, why=why)
-
 
 def _pairs(texts: list[str], targets: np.ndarray, pairs: int, seed: int):
     """SetFit's contrastive pairs as a ``datasets.Dataset`` (sentence_1, sentence_2, label 1.0 / 0.0)."""

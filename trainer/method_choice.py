@@ -15,7 +15,7 @@ from __future__ import annotations
 import statistics
 
 from .config import TrainConfig
-from .contrastive import ITERATIONS
+from .schedule import ITERATIONS
 from .errors import UserError
 
 SETFIT_MAX_PER_CLASS = 128  # median training rows per class up to which auto picks setfit (measured up to 128)

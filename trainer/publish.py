@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import card_multi_label as multi_card
 from .choice import BASELINE, check_choice, chosen_model
-from .config import METHOD_NAMES
+from .config import METHOD_NAMES, TrainConfig
 from .errors import UserError
 from .runs import Run
 from .setfit_export import write_setfit_folder
@@ -163,20 +163,7 @@ def model_card(run: Run, options: PublishOptions):
                    "cosine-similarity loss), then the classification head was fitted as a logistic regression on its "
                    "features; it is saved as a standard transformers classifier." if config.get("method") == "setfit"
                    else ""))
-        hyper = {"method": config.get("method"), "epochs": resolved.get("epochs") or config.get("epochs"),
-                 "learning_rate": resolved.get("learning_rate"), "head_learning_rate": resolved.get("head_learning_rate"),
-                 "head_init": resolved.get("head_init"), "pooling": resolved.get("pooling"),
-                 "batch_size": resolved.get("batch_size"),
-                 "max_length": resolved.get("max_length"), "warmup_ratio": config.get("warmup_ratio"),
-                 "weight_decay": config.get("weight_decay"), "precision": resolved.get("precision"),
-                 "class_weighted_loss": resolved.get("class_weights"), "seed": config.get("seed")}
-        if config.get("method") == "setfit":
-            hyper.update(epochs=None, head_learning_rate=None, training_pairs=status.get("pairs"),
-                         steps=resolved.get("total_steps"), pair_batch_size=resolved.get("batch_size"),
-                         batch_size=None, warmup_ratio=0.1)
-        if config.get("method") == "lora":
-            hyper.update(lora_r=config.get("lora_r"), lora_alpha=config.get("lora_alpha"),
-                         lora_dropout=config.get("lora_dropout"), lora_target_modules=config.get("lora_target_modules"))
+        hyper = _training_rows(config, resolved, status)
     other_name = ("fine-tuned encoder (not published here)" if is_baseline else
                   f"quick baseline: frozen {base_model} embeddings + logistic regression")
     other = tuned if is_baseline else baseline
@@ -215,7 +202,8 @@ Trained on `{dataset}`: {sizes.get('train', '?')} training and {sizes.get('valid
 
 ## Training
 
-{_markdown_table(['setting', 'value'], [[k, v] for k, v in hyper.items() if v is not None])}
+{_markdown_table(['setting', 'value'], [[k, v] for k, v in hyper.items() if v is not None]) if isinstance(hyper, dict)
+ else _markdown_table(['setting', 'value', 'what it does'], hyper)}
 
 Hardware: {status.get('hardware', 'unknown')}. Training time: {status.get('train_seconds', '?')} s
 ({status.get('samples_per_second', '?')} samples/s). The best checkpoint by validation macro-F1 was kept.
@@ -233,6 +221,26 @@ Hardware: {status.get('hardware', 'unknown')}. Training time: {status.get('train
 - It inherits the biases of {base_model} and of its training data; review errors (above) before relying on it.
 """
     return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+
+
+# Settings a run resolves when left to auto (status ``config_resolved``): the card shows what was used.
+RESOLVED = ("epochs", "learning_rate", "head_learning_rate", "batch_size", "max_length", "precision")
+
+
+def _training_rows(config: dict, resolved: dict, status: dict) -> list[list]:
+    """Every training setting (its label, value and help come from its declaration, config.py), with the values
+    the run resolved for those left to auto, then what the method adds."""
+    used = {**config, **{name: resolved[name] for name in RESOLVED if resolved.get(name) is not None}}
+    used["pooling"] = "mean" if resolved.get("pooling") == "mean" else config.get("pooling", "auto")
+    settings = TrainConfig.from_dict(used)
+    rows = [[label, value, what] for label, value, what in settings.card_rows()
+            if not (label.startswith("LoRA") and settings.method != "lora")]
+    if settings.method == "setfit":
+        rows += [["Training pairs", status.get("pairs"), "SetFit pairs (same label or not) the encoder trained on"],
+                 ["Steps", resolved.get("total_steps"), "optimisation steps of pair batches"]]
+    rows.append(["Class-weighted loss (used)", "yes" if resolved.get("class_weights") else "no",
+                 "whether the run weighted its loss by class frequency"])
+    return rows
 
 
 def prepare_folder(run: Run, options: PublishOptions, folder: Path) -> Path:

@@ -212,11 +212,14 @@ class RunStore:
             row = conn.execute("SELECT owner FROM runs WHERE id=?", (run.id,)).fetchone()
         return row[0] if row else None
 
-    def create(self, owner: str, dataset: str, config: dict, labels: list[str], report: dict | None = None) -> Run:
+    def create(self, owner: str, dataset: str, config: dict, labels: list[str] | None = None,
+               report: dict | None = None) -> Run:
+        """A new, queued run in the registry (start.write_run adds its data when it was not given here)."""
         run = Run(self.runs_dir / new_run_id())
         run.dir.mkdir(parents=True)
         write_json_atomic(run.path("config.json"), config)
-        write_json_atomic(run.path("labels.json"), labels)
+        if labels is not None:
+            write_json_atomic(run.path("labels.json"), labels)
         if report is not None:
             write_json_atomic(run.path("data_report.json"), report)
         run.update_status(state="queued", owner=owner, dataset=dataset, created=time.time(),

@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from .config import TrainConfig
+from .errors import UserError
 from .hardware import Hardware, batch_size_for
 
 MIN_STEPS = 300
@@ -40,8 +41,6 @@ class Schedule:
 
 def plan(config: TrainConfig, n_train: int, hw: Hardware, world_size: int = 1) -> Schedule:
     if config.method == "setfit":  # pairs, not epochs over rows
-        from .contrastive import plan_contrastive
-
         return plan_contrastive(config, n_train)
     why = {}
     if config.batch_size:
@@ -73,3 +72,42 @@ def plan(config: TrainConfig, n_train: int, hw: Hardware, world_size: int = 1) -
                                  f"{head_lr:g}: as the adapters'")
     return Schedule(batch_size=batch, epochs=epochs, learning_rate=lr, head_learning_rate=head_lr,
                     steps_per_epoch=steps_per_epoch, total_steps=total_steps, eval_steps=eval_steps, why=why)
+
+
+# The setfit method (contrastive.py) trains on pairs of rows; its schedule is planned here, with the others,
+# so that planning a run (the Train tab, estimates, auto) never imports a training engine.
+ITERATIONS = 20  # SetFit's paper setting: 20 positive and 20 negative pairs per training row
+PAIR_BATCH = 16  # SetFit's default embedding batch size
+MAX_STEPS = 4000  # 64,000 pairs: about an hour on 2 CPU cores (minutes on a GPU); more rows get fewer pairs each
+MAX_ROWS = 5000  # the sampler enumerates every pair of rows; past this, full fine-tuning is the method anyway
+EVALUATIONS = 5  # validation scores plotted during training (a logistic regression on the current embeddings)
+
+
+def plan_contrastive(config: TrainConfig, n_train: int) -> Schedule:
+    """Pairs, steps and learning rate of a contrastive run, each with its reason."""
+    if n_train > MAX_ROWS:
+        raise UserError(f"The setfit method trains on pairs of rows and is for small data (up to {MAX_ROWS:,} "
+                        f"training rows); this run has {n_train:,}. Use method full (or lora, or auto).")
+    why = {}
+    batch = config.batch_size or PAIR_BATCH
+    why["batch_size"] = "set by you" if config.batch_size else f"{PAIR_BATCH} pairs: SetFit's default"
+    pairs = 2 * ITERATIONS * n_train
+    steps = math.ceil(pairs / batch)
+    if config.epochs:
+        steps = math.ceil(steps * config.epochs)
+        why["epochs"] = "set by you (passes over the sampled pairs)"
+    else:
+        why["epochs"] = (f"1 pass over {pairs:,} pairs: {ITERATIONS} with the same label and {ITERATIONS} with "
+                         f"another for each of the {n_train:,} training rows (SetFit's paper setting)")
+    if steps > MAX_STEPS:
+        why["epochs"] += f"; capped at {MAX_STEPS:,} steps to bound the run's time"
+        steps = MAX_STEPS
+    lr = config.lr
+    why["learning_rate"] = "set by you" if config.learning_rate else f"{lr:g}: SetFit's default for the encoder"
+    why["head_learning_rate"] = "none: the head is a logistic regression fitted on the tuned embeddings"
+    eval_steps = max(1, math.ceil(steps / EVALUATIONS))
+    why["eval_steps"] = (f"every {eval_steps} steps: a logistic regression on the current embeddings is scored on "
+                         f"validation (no early stopping; SetFit keeps the last encoder)")
+    return Schedule(batch_size=batch, epochs=round(steps * batch / max(1, pairs), 4), learning_rate=lr,
+                    head_learning_rate=lr, steps_per_epoch=math.ceil(pairs / batch), total_steps=steps,
+                    eval_steps=eval_steps, why=why)

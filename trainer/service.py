@@ -9,6 +9,7 @@ reported exactly like one that does not exist (so ids cannot be probed either).
 from __future__ import annotations
 
 import contextlib
+import json
 import fcntl
 import hashlib
 import os
@@ -24,8 +25,8 @@ from .config import TrainConfig
 from .estimate import Estimate, estimate
 from .hardware import Hardware
 from .data import IntakeLimits, load_dataset_file
-from .label_sets import LabelOptions, resolve_labels
-from .method_choice import choose_method, resolve_method
+from .label_sets import LabelOptions
+from .method_choice import choose_method
 from .errors import UserError
 from .label_errors import LabelErrors, label_errors_in_file
 from .queue import (check_gpus, check_may_train, check_run_time, check_user_time, max_run_minutes, max_runs_per_user,
@@ -34,6 +35,7 @@ from .hub_models import hub_classifier
 from .models import check_remote_model
 from .predict import load_classifier
 from .runs import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
+from .start import prepare_run, reproduce_command, write_run
 from .supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"  # "base:<run id>": a run's quick baseline; "tuned:<run id>": its fine-tuned model
@@ -153,25 +155,34 @@ class Service:
                             f"once ({limit}). Wait for one to finish, or cancel one (Train tab, or cancel_run).")
 
     def prepare(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
-        """Validate and write a queued run directory (config, labels, report, prepared splits)."""
+        """Validate and write a queued run directory (start.py: the same for the app, the CLI and benchmarks)."""
         check_remote_model(config.model)
-        intake = load_dataset_file(path, text_column=config.text_column, label_column=config.label_column,
-                                   validation_file=validation_file or None, model=config.model,
-                                   validation_fraction=config.validation_fraction, seed=config.seed,
-                                   limits=intake_limits(), task=config.task, label_delimiter=config.label_delimiter,
-                                   label_columns=config.label_columns)
-        if config.max_length is None:
-            config.max_length = intake.report.length["suggested_max_length"]
-        resolve_labels(config, intake.report)
-        method_choice = resolve_method(config, intake.report.to_dict(), self.on_gpu)
+        prepared = prepare_run(path, config, validation_file, intake_limits(), self.on_gpu)
         booked = None
         if max_run_minutes() is not None or max_user_minutes() is not None:  # the estimate probes the hardware
-            booked = self.estimate(owner, config, intake.report.to_dict()).cautious_seconds
+            booked = self.estimate(owner, prepared.config, prepared.intake.report.to_dict()).cautious_seconds
             check_run_time(booked)
             check_user_time(booked, sum(r.status().get("estimate_seconds") or 0 for r in self._active_runs(owner)))
-        run = self.store.create(owner, Path(path).name, config.to_dict(), intake.labels, intake.report.to_dict())
-        intake.save(run.path("data"))
-        run.update_status(method_choice=method_choice, estimate_seconds=booked)
+        run = self.store.create(owner, prepared.dataset, prepared.config.to_dict())
+        write_run(run, prepared)
+        run.update_status(estimate_seconds=booked)
+        return run
+
+    def again(self, run_id: str, owner: str) -> Run:
+        """Start a past run again: its saved settings on its saved data, as a new run ("start again")."""
+        import shutil
+
+        old = self.run(run_id, owner)
+        if not (old.path("data") / "train.parquet").exists():
+            raise UserError(f"Run {old.id} has no saved data to train on again; start a new run from your file.")
+        check_may_train(owner)
+        with self._share_lock(owner):
+            self._check_active_runs(owner)
+            run = self.store.create(owner, old.status().get("dataset") or "data", old.config(), old.labels(),
+                                    json.loads(old.path("data_report.json").read_text()))
+            shutil.copytree(old.path("data"), run.path("data"))
+            run.update_status(method_choice=old.status().get("method_choice"), started_from=old.id)
+        self.supervisor.start(run)
         return run
 
     def run(self, run_id: str, owner: str) -> Run:
@@ -194,7 +205,7 @@ class Service:
             fraction = 1.0
         result = {k: v for k, v in status.items() if k not in PRIVATE_STATUS}
         result.update(run_id=run.id, fraction=round(fraction, 4), latest_train=latest_train, latest_eval=latest_eval,
-                      stop_requested=run.path(STOP_REQUEST).exists())
+                      stop_requested=run.path(STOP_REQUEST).exists(), reproduce=reproduce_command(run))
         if status.get("state") == "queued":
             result["queue_position"] = status.get("queue_position") or 0  # kept by the supervisor's dispatch
         return result
