@@ -214,15 +214,27 @@ def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = Fals
     return push(run, options, publish_token(token, oauth_token))
 
 
+SETTINGS_SCHEMA = {"anyOf": [{"type": "object", "additionalProperties": True}, {"type": "null"}]}
+TEXTS_SCHEMA = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}
+
+
+def _json_input(label: str, schema: dict) -> gr.JSON:
+    """A JSON input whose API type is a real JSON Schema: ``gr.JSON`` declares ``{"type": {}}``, which is none, so
+    the MCP server's input check (``jsonschema.validate``) fails every call to a tool that takes it."""
+    box = gr.JSON(label=label)
+    box.api_info = lambda: dict(schema)
+    return box
+
+
 def build() -> None:
     """Hidden components carrying the named endpoints."""
     with gr.Row(visible=False):
         file = gr.File(label="file")
-        text_column = gr.Textbox(label="text_column")
-        label_column = gr.Textbox(label="label_column")
-        settings = gr.JSON(label="settings")
+        text_column = gr.Textbox(label="text_column", value="")  # a value: optional for clients (MCP included)
+        label_column = gr.Textbox(label="label_column", value="")
+        settings = _json_input("settings", SETTINGS_SCHEMA)
         run_id = gr.Textbox(label="run_id")
-        texts = gr.JSON(label="texts")
+        texts = _json_input("texts", TEXTS_SCHEMA)
         model = gr.Textbox(label="model")
         top_k = gr.Number(label="top_k", value=3)
         compare = gr.Checkbox(label="compare_with_base")

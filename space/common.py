@@ -68,7 +68,9 @@ def owner_key(browser_id: str | None, profile: gr.OAuthProfile | None = None, re
 
     A Hugging Face login (the Space's sign-in button, or a script's ``Client(..., oauth_token=...)``,
     checked with the Hub) is the same user in every browser and script; else the browser's
-    private id; else the API client's session. Browser ids and sessions are stored hashed.
+    private id; else an ``Authorization: Bearer`` key (how MCP clients say who they are: a Hugging Face
+    token is its user, any other key its own owner); else the API client's session. MCP calls without a
+    key are refused: Gradio runs them all in one shared session. Browser ids, keys and sessions are stored hashed.
     """
     if profile is not None and getattr(profile, "username", None):
         return f"hf:{profile.username}"
@@ -78,9 +80,38 @@ def owner_key(browser_id: str | None, profile: gr.OAuthProfile | None = None, re
         if not isinstance(browser_id, str):  # the browser sends its id: from a script it can be anything
             raise gr.Error("Could not tell who you are; reload the page.")
         return f"browser:{_digest(browser_id)}"
+    key = bearer_key(request)
+    if key:
+        if key.startswith("hf_"):  # a Hugging Face token (an MCP client's usual header on a Space): its user
+            return f"hf:{token_user(key)}"
+        if len(key) < MCP_KEY_MIN_LENGTH:
+            raise gr.Error(f"The Authorization bearer key is your identity here: use at least {MCP_KEY_MIN_LENGTH} "
+                           "random characters (or a Hugging Face token).")
+        return f"key:{_digest(key)}"
+    if _header(request, "x-gradio-user") == "mcp":
+        # Gradio's MCP server calls every tool through one shared client session: it names no caller.
+        raise gr.Error("MCP clients need an identity to own runs: send the header \"Authorization: Bearer <key>\" "
+                       f"(a private key of {MCP_KEY_MIN_LENGTH}+ random characters, or a Hugging Face token).")
     if request is not None and request.session_hash:
         return f"session:{_digest(request.session_hash)}"
     raise gr.Error("Could not tell who you are; reload the page.")
+
+
+MCP_KEY_MIN_LENGTH = 16
+
+
+def _header(request: gr.Request | None, name: str) -> str:
+    headers = getattr(request, "headers", None) if request is not None else None
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name:
+            return value if isinstance(value, str) else ""
+    return ""
+
+
+def bearer_key(request: gr.Request | None) -> str:
+    """The key in an ``Authorization: Bearer <key>`` header (MCP clients send one; gradio_client never does)."""
+    scheme, _, key = _header(request, "authorization").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
 
 
 def publish_token(typed: str | None, oauth: gr.OAuthToken | None) -> str | None:

@@ -159,7 +159,7 @@ def test_other_users_cannot_reach_a_run(live_app, alice, trained):
 
     with sqlite3.connect(live_app["root"] / "registry.sqlite") as conn:
         owners = {row[0] for row in conn.execute("SELECT owner FROM runs")}
-    assert all(re.fullmatch(r"hf:[\w-]+|browser:[0-9a-f]{32}|session:[0-9a-f]{32}", o) for o in owners), owners
+    assert all(re.fullmatch(r"hf:[\w-]+|browser:[0-9a-f]{32}|key:[0-9a-f]{32}|session:[0-9a-f]{32}", o) for o in owners), owners
 
 
 # --- paths ------------------------------------------------------------------------------------------
