@@ -64,6 +64,8 @@ class TrainConfig:
                            help="auto: mean for sentence encoders trained with it, else the model's own")
     warmup_ratio: float = setting(0.06, label="Warmup ratio", check=lambda v: 0 <= v < 1,
                                   rule="use a fraction in [0, 1)", help="share of steps with a rising learning rate")
+    lr_scheduler: str = setting("linear", label="Learning-rate schedule", choices=("linear", "cosine", "constant_with_warmup"),
+                                help="full and LoRA: how the learning rate falls after warmup")
     weight_decay: float = setting(0.01, label="Weight decay", check=lambda v: 0 <= v < 1, rule="use a value in [0, 1)",
                                   help="AdamW weight decay (none on biases and LayerNorm)")
     evals_per_epoch: int = setting(1, label="Evaluations per epoch", check=lambda v: 1 <= v <= 20, rule="use 1 to 20",

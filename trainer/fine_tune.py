@@ -79,7 +79,7 @@ def fine_tune(f: Fitting):
     args = TrainingArguments(
         output_dir=str(run.path("checkpoints")), per_device_train_batch_size=batch,
         per_device_eval_batch_size=batch * 4, num_train_epochs=schedule.epochs, learning_rate=schedule.learning_rate,
-        warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay, lr_scheduler_type="linear",
+        warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay, lr_scheduler_type=config.lr_scheduler,
         eval_strategy="steps", eval_steps=schedule.eval_steps, save_strategy="steps", save_steps=schedule.eval_steps,
         save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
         logging_steps=max(1, min(schedule.eval_steps, schedule.total_steps // 50)), logging_first_step=True,
