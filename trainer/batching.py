@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from . import cancel
+
 
 def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
@@ -24,6 +26,7 @@ def sorted_batches(texts: list[str], batch_size: int, step: Callable[[np.ndarray
     start = 0
     while start < len(order):
         index = order[start:start + batch_size]
+        cancel.check()  # between batches: nothing is half-written
         try:
             step(index)
         except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError

@@ -368,7 +368,7 @@ def _quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
-    from .train import RunCancelled
+    from .cancel import RunCancelled
 
     try:
         return args.func(args)

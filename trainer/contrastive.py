@@ -22,6 +22,7 @@ import os
 
 import numpy as np
 
+from . import cancel
 from .errors import UserError
 from .fine_tune import Fitting, record_choices
 from .run_progress import make_callback
@@ -93,7 +94,7 @@ def fit_contrastive(f: Fitting):
 
         def on_step_end(self, args_, state, control, **kwargs):
             last = state.global_step >= state.max_steps or control.should_training_stop
-            if state.global_step % schedule.eval_steps == 0 or last:
+            if (state.global_step % schedule.eval_steps == 0 or last) and not cancel.requested():
                 progress.on_log(args_, state, control, logs={f"eval_{k}": v for k, v in score().items()})
             # "stop and keep" (set by the progress callback) keeps the encoder as it is: no eval split, no checkpoint
             control.should_evaluate = control.should_save = False

@@ -9,6 +9,7 @@ import time
 
 import torch
 
+from . import cancel
 from .activity import event_line, phase_line
 from .queue import time_cap_reached
 from .runs import STOP_REQUEST, Run, RunStore
@@ -40,6 +41,7 @@ class Reporter:
             self.run.update_status(state=state, **changes)
 
     def phase(self, phase: str) -> None:
+        cancel.check()  # a phase boundary is a safe point to stop a cancelled run
         if self.main:
             self.run.update_status(phase=phase)
         self.say(phase_line(phase))
@@ -105,7 +107,10 @@ def make_callback(reporter: Reporter, batch: int, started: float,
                 reporter.say(over)  # the operator's per-run cap: stop and keep, as if the user had asked
                 reporter.run.update_status(stopped_by_time_cap=True)
                 reporter.run.path(STOP_REQUEST).touch()
-            if stop_requested(reporter.run, args.device):  # "stop and keep": evaluate and save this step, then end
+            asked = stop_requested(reporter.run, args.device)
+            if asked == CANCEL:  # end now, saving and evaluating nothing; the run raises at its next phase
+                control.should_training_stop, control.should_evaluate, control.should_save = True, False, False
+            elif asked == STOP:  # "stop and keep": evaluate and save this step, then end
                 control.should_training_stop = control.should_evaluate = control.should_save = True
 
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -130,12 +135,17 @@ def make_callback(reporter: Reporter, batch: int, started: float,
     return RunCallback()
 
 
-def stop_requested(run: Run, device) -> bool:
-    """The user asked to stop and keep the best model so far; every process stops at the same step (rank 0 decides:
-    a process that stopped alone would leave the others waiting for it in the next all-reduce)."""
-    asked = run.path(STOP_REQUEST).exists()
+GO_ON, STOP, CANCEL = 0, 1, 2
+
+
+def stop_requested(run: Run, device) -> int:
+    """CANCEL (cancel asked), STOP (stop and keep the best model so far) or GO_ON. Every process stops at the same
+    step (rank 0 decides: a process that stopped alone would leave the others waiting in the next all-reduce)."""
+    asked = CANCEL if cancel.requested() else STOP if run.path(STOP_REQUEST).exists() else GO_ON
     if world_size() > 1 and torch.distributed.is_initialized():
-        flag = torch.tensor([1.0 if asked else 0.0], device=device)
+        flag = torch.tensor([float(asked)], device=device)
         torch.distributed.broadcast(flag, src=0)
-        asked = bool(flag.item())
+        asked = int(flag.item())
+        if asked == CANCEL:
+            cancel.request()
     return asked

@@ -189,7 +189,7 @@ class Supervisor:
         with self._lock:
             self._standby = proc
 
-    def cancel(self, run: Run, grace_seconds: float = 4.0) -> dict:
+    def cancel(self, run: Run, grace_seconds: float = 8.0) -> dict:
         """Ask the worker to stop (SIGTERM); kill it if it has not stopped within the grace period."""
         with self._dispatch_lock():  # a waiting run is not started while it is being cancelled
             status = run.status()

@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from .batching import out_of_memory
+from .cancel import RunCancelled
 from .choice import recommend
 from .config import TrainConfig
 from .errors import UserError
@@ -35,10 +36,6 @@ from .runs import Run, RunStore, this_process, write_json_atomic
 from .schedule import Schedule, plan
 from .tasks import task_of
 from .warm_start import warm_start
-
-
-class RunCancelled(BaseException):
-    """Raised (from a signal handler or Ctrl-C) to stop a run; BaseException so no ``except Exception`` hides it."""
 
 
 def _load_model(config: TrainConfig, model_path: str, labels: list[str], task):

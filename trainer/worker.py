@@ -10,22 +10,19 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from . import cancel
 from .config import TrainConfig
 from .queue import max_concurrent_runs
 from .run_progress import is_main_process, world_size
 from .runs import Run, RunStore, this_process
-from .train import RunCancelled, run_training
-
-
-def _cancel(signum, frame):
-    raise RunCancelled()
+from .cancel import RunCancelled
+from .train import run_training
 
 
 def wait_for_slot(store: RunStore, poll: float = 0.5):
@@ -42,6 +39,7 @@ def wait_for_slot(store: RunStore, poll: float = 0.5):
                 return handle
             except BlockingIOError:
                 handle.close()
+        cancel.check()
         time.sleep(poll)
 
 
@@ -85,7 +83,7 @@ def main(run_dir: Path, resume: bool = False) -> int:
     run = Run(Path(run_dir).resolve())
     store = RunStore(run.dir.parent.parent)
     try:
-        signal.signal(signal.SIGTERM, _cancel)
+        cancel.on_sigterm()
         if run.status().get("state") == "cancelled":  # cancelled before this process could take a signal
             return 130
         if world_size() == 1:  # under accelerate launch the run's pid stays the launcher's, which the app signals
