@@ -33,6 +33,17 @@ def real_slice(shared: Path, name: str, rows: int, path: Path, seed: int = 0, sp
     return path
 
 
+@pytest.fixture(autouse=True)
+def close_supervisors():
+    """Every Service a test starts has a supervisor thread (and maybe a standby worker): stopped after the test."""
+    from trainer.supervisor import Supervisor
+
+    before = set(Supervisor.opened)
+    yield
+    for supervisor in set(Supervisor.opened) - before:
+        supervisor.close()
+
+
 @pytest.fixture
 def data_root(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "root"

@@ -6,7 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
+
+pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
 
 SCRIPT = """
 import os, signal, time

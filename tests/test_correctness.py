@@ -3,20 +3,23 @@ Quick tier: tiny models and the example file only."""
 
 from __future__ import annotations
 
+import pytest
+
 import signal
 import subprocess
 import time
 from types import SimpleNamespace
 
 import numpy as np
-import pandas as pd
 
 from conftest import ROOT
 from tiny import tiny_classifier
 from trainer.config import TrainConfig
-from trainer.runs import Run
+
+pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
 
 EXAMPLE = str(ROOT / "assets" / "banking77_sample.csv")
+CPU = {"device": "cpu", "name": "CPU", "memory_gb": None, "cpu_cores": 2, "bf16": False, "gpu_count": 0}
 
 
 def test_resumed_speed_counts_own_steps_and_time_counts_every_process(monkeypatch, tmp_path):
@@ -34,29 +37,6 @@ def test_resumed_speed_counts_own_steps_and_time_counts_every_process(monkeypatc
     assert callback.summary(state) == {"train_seconds": 52.0, "samples_per_second": 80.0}
 
 
-def test_a_resumed_setfit_run_logs_one_series(tmp_path):
-    """Item 2: the setfit method keeps no checkpoint, so a resumed run starts its pairs again; the events of the
-    first attempt are dropped instead of leaving two series from step 1."""
-    from trainer.train import run_training
-
-    from trainer.data import load_dataset_file
-
-    frame = pd.read_csv(EXAMPLE)
-    frame = frame[frame["label"].isin(frame["label"].unique()[:2])].groupby("label").head(12)
-    frame.to_csv(tmp_path / "two.csv", index=False)
-    intake = load_dataset_file(tmp_path / "two.csv", validation_fraction=0.34)
-    run = Run(tmp_path / "run")
-    run.dir.mkdir()
-    old = [{"type": "train", "step": s, "loss": 1.0, "train_s": float(s)} for s in range(1, 30)]
-    run.path("metrics.jsonl").write_text("".join(__import__("json").dumps(e) + "\n" for e in old))
-    config = TrainConfig(model=str(tiny_classifier(tmp_path / "tiny")), method="setfit", max_length=32, epochs=1)
-    status = run_training(run, config, intake.train, intake.validation, intake.labels, resume=True)
-    assert status["state"] == "succeeded", status.get("error")
-    steps = [e["step"] for e in run.metrics() if e["type"] == "train"]
-    assert steps == sorted(steps) and len(steps) == len(set(steps)), steps
-    assert not any(e.get("loss") == 1.0 for e in run.metrics())
-
-
 def test_zerogpu_slot_refused_fails_the_run_instead_of_queueing_it_for_ever(data_root, monkeypatch):
     """Item 4: the GPU wrapper raises before training (quota used up): the run fails with the reason; after a
     restart, a run left queued by a ZeroGPU app that died becomes interrupted (resumable), not queued for ever."""
@@ -70,6 +50,7 @@ def test_zerogpu_slot_refused_fails_the_run_instead_of_queueing_it_for_ever(data
 
     monkeypatch.setattr(spaces, "GPU", lambda duration=None: lambda fn: no_slot)
     service = Service(data_root, gpu_slot=gpu_slot_launcher())
+    service.__dict__["hardware"] = CPU  # not probed: this test is about the slot
     run = service.start("zoe", EXAMPLE, TrainConfig(epochs=1))
     for _ in range(100):
         if run.status()["state"] != "queued":
@@ -149,6 +130,7 @@ def test_a_worker_killed_by_a_real_time_signal_is_reported_killed(data_root):
     from trainer.service import Service
 
     service = Service(data_root)
+    service.__dict__["hardware"] = CPU
     run = service.prepare("kai", EXAMPLE, TrainConfig(epochs=1))
     run.update_status(state="running")
     service.supervisor._mark_dead(run, -(signal.SIGRTMIN + 2))

@@ -1,9 +1,13 @@
 """What the Train tab says before Start (trainer/estimate.py) and the activity lines it shows (trainer/activity.py)."""
 
+import pytest
+
 from trainer.activity import event_line, state_line
 from trainer.config import TrainConfig
 from trainer.estimate import estimate
 from trainer.hardware import Hardware
+
+pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
 
 CPU = Hardware("cpu", "CPU", None, 2, False, 0)
 GPU = Hardware("cuda", "NVIDIA H100", 80.0, 16, True, 1)

@@ -14,6 +14,8 @@ from trainer.config import TrainConfig
 from trainer.errors import UserError
 from trainer.service import Service
 
+pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
+
 EXAMPLE = str(ROOT / "assets" / "banking77_sample.csv")
 CPU = {"device": "cpu", "name": "CPU", "memory_gb": None, "cpu_cores": 2, "bf16": False, "gpu_count": 0}
 GPU = {"device": "cuda", "name": "NVIDIA H100", "memory_gb": 80.0, "cpu_cores": 16, "bf16": True, "gpu_count": 1}

@@ -9,6 +9,8 @@ from gradio_client import Client
 from live import call_by_fn_index, error_of, fn_index_of, launch_app, stop_app
 from tiny import tiny_classifier
 
+pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
+
 OPERATOR, ALICE = "hf_standin_write_bob", "hf_standin_write_alice"
 
 

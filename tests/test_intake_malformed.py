@@ -13,6 +13,8 @@ from conftest import ROOT
 from trainer.data import IntakeLimits, load_dataset_file, read_table
 from trainer.errors import UserError
 
+pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
+
 GOOD = "text,label\n" + "".join(f"review number {i} was {'great' if i % 2 else 'awful'},{'pos' if i % 2 else 'neg'}\n"
                                for i in range(40))
 

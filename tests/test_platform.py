@@ -7,6 +7,8 @@ import torch
 
 from trainer.hardware import detect, precision_for
 
+pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
+
 
 @pytest.mark.parametrize("name, capability, expected", [
     ("Tesla T4", (7, 5), "fp16"), ("Tesla V100-SXM2-16GB", (7, 0), "fp16"),

@@ -15,6 +15,8 @@ from conftest import ROOT
 from trainer.config import TrainConfig, default_of
 from trainer.errors import UserError
 
+pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
+
 EXAMPLE = ROOT / "assets" / "banking77_sample.csv"
 FORM = ("main", "advanced", "lora")
 
@@ -106,7 +108,7 @@ def test_app_cli_and_benchmark_write_the_same_config(data_root, tmp_path):
 
     settings = {"method": "lora", "epochs": 2, "seed": 7}
     service = Service(data_root)
-    service.__dict__["hardware"] = {"device": "cpu"}
+    service.__dict__["hardware"] = {"device": "cpu"}  # as the CLI and the bench find it here (no GPU)
     app_run = service.prepare("hf:ann", str(EXAMPLE), TrainConfig(**settings))
     cli_dir = tmp_path / "cli-run"
     done = subprocess.run([sys.executable, "-m", "trainer", "train", "--data", str(EXAMPLE), "--output", str(cli_dir),

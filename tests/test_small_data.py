@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from trainer.choice import BASELINE, TUNED, recommend
 from trainer.config import TrainConfig
 from trainer.errors import UserError
@@ -236,3 +237,28 @@ def test_setfit_plan_counts_pairs_caps_steps_and_refuses_what_it_cannot_do():
         plan_contrastive(TrainConfig(method="setfit"), MAX_ROWS + 1)
     with pytest.raises(UserError, match="one GPU"):
         TrainConfig(method="setfit", gpus=2)
+
+
+def test_a_resumed_setfit_run_logs_one_series(tmp_path):
+    """Issue 33, item 2: the setfit method keeps no checkpoint, so a resumed run starts its pairs again; the events of the
+    first attempt are dropped instead of leaving two series from step 1."""
+    from trainer.train import run_training
+
+    from tiny import tiny_classifier
+    from trainer.data import load_dataset_file
+    from trainer.runs import Run
+
+    frame = pd.read_csv(ROOT / "assets" / "banking77_sample.csv")
+    frame = frame[frame["label"].isin(frame["label"].unique()[:2])].groupby("label").head(12)
+    frame.to_csv(tmp_path / "two.csv", index=False)
+    intake = load_dataset_file(tmp_path / "two.csv", validation_fraction=0.34)
+    run = Run(tmp_path / "run")
+    run.dir.mkdir()
+    old = [{"type": "train", "step": s, "loss": 1.0, "train_s": float(s)} for s in range(1, 30)]
+    run.path("metrics.jsonl").write_text("".join(json.dumps(e) + "\n" for e in old))
+    config = TrainConfig(model=str(tiny_classifier(tmp_path / "tiny")), method="setfit", max_length=32, epochs=1)
+    status = run_training(run, config, intake.train, intake.validation, intake.labels, resume=True)
+    assert status["state"] == "succeeded", status.get("error")
+    steps = [e["step"] for e in run.metrics() if e["type"] == "train"]
+    assert steps == sorted(steps) and len(steps) == len(set(steps)), steps
+    assert not any(e.get("loss") == 1.0 for e in run.metrics())

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable
 
@@ -81,8 +82,22 @@ class Supervisor:
         self._procs: dict[str, subprocess.Popen] = {}
         self._cancelling: set[str] = set()
         self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="run-supervisor", daemon=True)
         self._thread.start()
+        Supervisor.opened.add(self)
+
+    opened: "weakref.WeakSet[Supervisor]" = weakref.WeakSet()  # so tests can close every one they started
+
+    def close(self) -> None:
+        """Stop watching and end the standby worker; workers still training go on and a later app recovers them."""
+        self._closed.set()
+        self._thread.join(timeout=10)
+        with self._lock:
+            standby, self._standby = self._standby, None
+        if standby is not None and standby.poll() is None:
+            standby.stdin.close()  # end of input: the standby worker exits
+            standby.wait(timeout=10)
 
     def start(self, run: Run, resume: bool = False) -> None:
         """Queue the run; it starts at once if a slot is free and its turn has come, else when it has."""
@@ -216,8 +231,7 @@ class Supervisor:
 
     def _watch(self) -> None:
         ticks = 0
-        while True:
-            time.sleep(self.poll_seconds)
+        while not self._closed.wait(self.poll_seconds):
             ticks += 1
             try:
                 self._tick(ticks)
