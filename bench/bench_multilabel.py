@@ -49,7 +49,8 @@ def threshold_modes(classifier, validation_file: Path, test_texts: list[str], te
     validation = pd.read_csv(validation_file)
     sets = validation["labels"].fillna("").map(lambda cell: tuple(p.strip() for p in str(cell).split(",") if p.strip()))
     truth = indicator_matrix(sets, labels)
-    val_scores, test_scores, task = score_matrix(validation["text"].astype(str).tolist()), score_matrix(test_texts), get_task("multi")
+    val_scores, test_scores = score_matrix(validation["text"].astype(str).tolist()), score_matrix(test_texts)
+    task = get_task("multi")
     return {mode: scores_of(test_truth, task.predicted(test_scores, labels, task.thresholds(truth, val_scores, labels, mode)))
             for mode in ("per_label", "global")}
 

@@ -6,9 +6,9 @@
 Each slice takes N training rows per class (seeded; the same slice for every system) and is scored on a held-out
 test set: SST-2 dev (872), Banking77 test (3,080), TREC test (500), AG News: the second half of its test file
 (3,800; the slices come from the first half); datasets with one file (climate_change_tweets, sms_spam): a seeded,
-stratified 20 % hold-out. A large ``--per-class`` takes the whole training set. "ours" is a run with the defaults (method auto: setfit on
-few rows per class, else full; the run holds out 10 % for validation, as in the app); "full" the same with method
-full; "baseline" is that run's own quick baseline (frozen embeddings + logistic regression); "chosen" is whichever
+stratified 20 % hold-out. A large ``--per-class`` takes the whole training set. "ours" is a run with the defaults
+(method auto: setfit on few rows per class, else full; the run holds out 10 % for validation, as in the app);
+"full" the same with method full; "baseline" is that run's own quick baseline (frozen embeddings + logistic regression); "chosen" is whichever
 of the two the run recommends; "before" is the recipe of issue 13 (3 epochs, batch 32, random head, one learning
 rate, [CLS] pooling). SetFit itself runs in a subprocess with its documented paper setting, ``num_iterations=20``,
 otherwise defaults, on the same rows. One JSON line per run on stdout; a summary table at the end.
@@ -92,7 +92,8 @@ def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir:
     chosen = status["recommended"]["model"]
     return {"tuned": tuned, "baseline": base, "chosen": tuned if chosen == "tuned" else base,
             "tuned_macro_f1": round(tuned_f1, 4), "baseline_macro_f1": round(base_f1, 4),
-            "recommended": chosen, "method": config.method, "seconds": round(seconds, 1), "epochs": status["config_resolved"]["epochs"],
+            "recommended": chosen, "method": config.method, "seconds": round(seconds, 1),
+            "epochs": status["config_resolved"]["epochs"],
             "steps": status.get("best_checkpoint_step"), "samples_per_second": status.get("samples_per_second")}
 
 

@@ -199,7 +199,8 @@ def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = Fals
         run_id: the run to publish.
         repo_id: "<user or org>/<name>"; pushing again adds a commit to the same repo.
         token: a Hugging Face token with write access (used for this request only, never stored); empty to use
-            the signed-in user's token (``Client(..., oauth_token=...)``), or HF_TOKEN where the operator set CLASSITUNE_OPERATOR_TOKEN=1 (an app private to them).
+            the signed-in user's token (``Client(..., oauth_token=...)``), or HF_TOKEN where the operator set
+            CLASSITUNE_OPERATOR_TOKEN=1 (an app private to them).
         private: create the repo as private.
         adapter_only: push the LoRA adapter instead of the merged model.
         license: the model's license.

@@ -12,7 +12,8 @@ from trainer.runs import storage_note
 from .common import browser_state_secret, new_browser_id, service
 
 INTRO = """# ClassiTune
-Turn a labeled CSV into a deployed text classifier: **Data** → **Train** (LoRA or full fine-tune) → **Metrics** → **Predict** → **Publish** to the Hub.
+Turn a labeled CSV into a deployed text classifier: **Data** → **Train** (LoRA or full fine-tune) → **Metrics** →
+**Predict** → **Publish** to the Hub.
 Training runs in a background process: close this tab and come back, your runs are still here."""
 
 

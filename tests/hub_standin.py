@@ -2,7 +2,8 @@
 
 The real ``huggingface_hub`` client (and ``transformers`` on top of it) runs unmodified against it:
 whoami-v2, repo creation, preupload, the LFS batch API with basic PUT uploads, NDJSON commits, repo info,
-the repo tree, ``resolve`` downloads, and the README metadata check. Tokens: ``TOKENS`` maps a token to (user, role). Private repos are visible to
+the repo tree, ``resolve`` downloads, and the README metadata check. Tokens: ``TOKENS`` maps a token to
+(user, role). Private repos are visible to
 their owner only. State is in memory; every upload is checked against its sha256.
 """
 

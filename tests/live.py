@@ -37,7 +37,7 @@ def launch_app(root: Path, hub_url: str, port: int | None = None, **extra_env: s
             return proc, url
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError((root / "app.log").read_text())
+                raise RuntimeError((root / "app.log").read_text()) from None
             time.sleep(0.5)
     raise RuntimeError("The app did not start in 120 s:\n" + (root / "app.log").read_text())
 

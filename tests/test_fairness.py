@@ -26,7 +26,7 @@ def service(data_root, monkeypatch):
     """A service whose runs are prepared and registered but never handed to a worker."""
     svc = Service(data_root)
     svc.__dict__["hardware"] = CPU
-    monkeypatch.setattr(svc.supervisor, "start", lambda run, resume=False: run.update_status(submitted=True))
+    monkeypatch.setattr(svc.supervisor, "start", lambda run, resume=False: None)  # never submitted: no worker
     return svc
 
 

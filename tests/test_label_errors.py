@@ -91,7 +91,7 @@ def test_near_duplicates_with_different_labels(shared):
     names = sorted(frame["label"].unique())
     copies = frame.head(6).copy()
     copies["text"] = copies["text"].str.lower().str.rstrip("?.!") + "!!"
-    copies.loc[copies.index[:5], "label"] = [names[(names.index(l) + 1) % len(names)] for l in copies["label"][:5]]
+    copies.loc[copies.index[:5], "label"] = [names[(names.index(x) + 1) % len(names)] for x in copies["label"][:5]]
     both = pd.concat([frame, copies], ignore_index=True)
     tokenizer, encoder = load_encoder(None)
     features = embed(both["text"].tolist(), encoder, tokenizer, 64)

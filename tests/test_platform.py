@@ -1,4 +1,5 @@
-"""The platform: precision follows what the GPU does natively, speed and ETA count this process's steps, scratch files are pruned."""
+"""The platform: precision follows what the GPU does natively, speed and ETA count this process's steps, scratch
+files are pruned."""
 
 from types import SimpleNamespace
 

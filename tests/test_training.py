@@ -104,7 +104,8 @@ def test_model_folder_loads_in_a_pipeline(full_run):
 def test_cli_predict_writes_escaped_csv(full_run, tmp_path):
     run, _ = full_run
     source = tmp_path / "in.csv"
-    pd.DataFrame({"text": ["a wonderful, moving film", "=HYPERLINK(\"http://x\")", "dull and lifeless"]}).to_csv(source, index=False)
+    texts = ["a wonderful, moving film", "=HYPERLINK(\"http://x\")", "dull and lifeless"]
+    pd.DataFrame({"text": texts}).to_csv(source, index=False)
     out = tmp_path / "out.csv"
     result = subprocess.run([sys.executable, "-m", "trainer", "predict", "--model", str(run.model_dir), "--input",
                              str(source), "--output", str(out)], capture_output=True, text=True, cwd=ROOT)

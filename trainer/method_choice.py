@@ -6,7 +6,8 @@ classes (TREC, 6 classes, 8 rows each: 0.79 vs 0.69; SST-2, 128 rows each: 0.777
 row, about 10x the time of full fine-tuning on a CPU, so on a CPU auto bounds it at SETFIT_AUTO_MAX_ROWS training
 rows (x 40 pairs: about 10 minutes on 2 CPU cores); ``method=setfit`` takes it past that. On a GPU the bounds on
 classes and rows per class alone keep it within 51,200 pairs (10 x 128 rows), minutes there, so auto picks it for
-every such slice (TREC at 128 rows per class, 690 rows: 0.936 vs 0.902 for full). With many classes it loses (Banking77, 77 classes, 8 rows each: 0.807 vs 0.827, and 12x
+every such slice (TREC at 128 rows per class, 690 rows: 0.936 vs 0.902 for full). With many classes it loses
+(Banking77, 77 classes, 8 rows each: 0.807 vs 0.827, and 12x
 slower on a CPU). Multi-label data always gets full fine-tuning (its contrastive pairs are not measured here).
 """
 

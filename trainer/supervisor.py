@@ -66,7 +66,8 @@ class Supervisor:
     """Starts and watches training workers for one data root.
 
     A run waits as a directory until a training slot is free (queue.py); only then is its worker started, the
-    next run chosen fairly between users. With ``standby=True`` it also keeps one standby worker (``python -m trainer standby``) ready
+    next run chosen fairly between users. With ``standby=True`` it also keeps one standby worker
+    (``python -m trainer standby``) ready
     while nothing trains, so Start skips Python's start-up and the training imports. With
     ``gpu_slot`` (ZeroGPU Spaces, where the GPU exists only inside ``spaces.GPU`` calls) runs are
     handed to that function instead of a worker process.
