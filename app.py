@@ -22,7 +22,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from trainer.hub_auth import seal_operator_token
+    from trainer.hub.hub_auth import seal_operator_token
 
     seal_operator_token()  # before anything can reach the Hub: no visitor's request carries the operator's token
     from transformers.utils import logging as hf_logging

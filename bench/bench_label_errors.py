@@ -10,7 +10,7 @@ replaced by one the text does not carry). Reported per method, mean and spread o
 - the flagged set: how many rows the app flags, and their precision and recall.
 
 Methods: ``reference`` is the calibration the issue quotes (5-fold logistic regression on the raw embeddings,
-C=1, rows ordered by self-confidence); ``classitune`` is ``trainer.label_errors`` as the app runs it. Seconds
+C=1, rows ordered by self-confidence); ``classitune`` is ``trainer.quality.label_errors`` as the app runs it. Seconds
 per 10,000 rows are measured on this machine for embedding and for ranking. Prints one JSON line per dataset,
 then a table.
 """
@@ -100,8 +100,8 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.05)
     args = parser.parse_args()
 
-    from trainer.baseline import embed, load_encoder
-    from trainer.label_errors import find_label_errors
+    from trainer.training.baseline import embed, load_encoder
+    from trainer.quality.label_errors import find_label_errors
 
     tokenizer, encoder = load_encoder(None)
     table = []

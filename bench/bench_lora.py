@@ -29,7 +29,7 @@ from common import machine, rotten_tomatoes
 def one(method: str, rows: int, epochs: float) -> dict:
     import torch
 
-    from trainer.runs import Run
+    from trainer.runs.store import Run
 
     train, validation = rotten_tomatoes(rows)
     with tempfile.TemporaryDirectory() as tmp:

@@ -39,7 +39,7 @@ def scores_of(truth: np.ndarray, predicted: np.ndarray) -> dict:
 
 def threshold_modes(classifier, validation_file: Path, test_texts: list[str], test_truth: np.ndarray, labels: list[str]) -> dict:
     """The same fine-tuned model on the test split with thresholds tuned on validation per label and globally."""
-    from trainer.label_sets import indicator_matrix
+    from trainer.intake.label_sets import indicator_matrix
     from trainer.tasks import get_task
 
     def score_matrix(texts: list[str]) -> np.ndarray:
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--validation-rows", type=int, default=0, help="a seeded sample of the validation split")
     args = parser.parse_args()
 
-    from trainer.label_sets import indicator_matrix
+    from trainer.intake.label_sets import indicator_matrix
     from trainer.predict import BaselineClassifier, Classifier
 
     folder = SHARED / "go_emotions"

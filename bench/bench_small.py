@@ -61,9 +61,9 @@ def slice_of(pool: pd.DataFrame, per_class: int, seed: int) -> pd.DataFrame:
 def prepared_run(path: Path, settings: dict, workdir: Path, seed: int):
     """The run directory for a benchmark run, prepared as the app and the CLI prepare theirs (trainer/start.py)."""
     from trainer.config import TrainConfig
-    from trainer.hardware import detect
-    from trainer.runs import Run
-    from trainer.start import prepare_run, write_run
+    from trainer.runs.hardware import detect
+    from trainer.runs.store import Run
+    from trainer.runs.start import prepare_run, write_run
 
     prepared = prepare_run(path, TrainConfig.from_dict({**settings, "seed": seed}), on_gpu=detect().device == "cuda")
     run = Run(workdir / "run")
@@ -73,7 +73,7 @@ def prepared_run(path: Path, settings: dict, workdir: Path, seed: int):
 
 def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir: Path, seed: int) -> dict:
     from trainer.predict import BaselineClassifier, Classifier
-    from trainer.train import run_training
+    from trainer.training.train import run_training
 
     path = workdir / "train.csv"
     train.to_csv(path, index=False)

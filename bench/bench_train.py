@@ -56,9 +56,9 @@ def stock(train: pd.DataFrame, validation: pd.DataFrame, epochs: float, workdir:
 
 def ours(train: pd.DataFrame, validation: pd.DataFrame, epochs: float, method: str, workdir: Path) -> dict:
     from trainer.config import TrainConfig
-    from trainer.data import length_stats
-    from trainer.runs import Run
-    from trainer.train import run_training
+    from trainer.intake.data import length_stats
+    from trainer.runs.store import Run
+    from trainer.training.train import run_training
 
     labels = sorted(train["label"].unique())
     ids = {name: i for i, name in enumerate(labels)}

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from trainer.choice import TUNED
+from trainer.training.choice import TUNED
 from trainer.config import TrainConfig, settings_help
 from trainer.errors import UserError
-from trainer.label_sets import LabelOptions
+from trainer.intake.label_sets import LabelOptions
 from trainer.service import BASE_MODEL, RUN_MODEL, model_reference
 
 from .common import INTAKE_EVENTS, owner_key, publish_token, service, user_errors
@@ -207,7 +207,7 @@ def push_to_hub(run_id: str, repo_id: str, token: str = "", private: bool = Fals
         widget_examples: use three validation texts as widget examples.
         model_choice: "tuned" or "baseline" (published in SetFit format); empty for the run's chosen model.
     """
-    from trainer.publish import PublishOptions, push
+    from trainer.hub.publish import PublishOptions, push
 
     run = service().run(run_id, owner_key(None, profile, request, oauth_token))
     options = PublishOptions(repo_id=repo_id, private=private, adapter_only=adapter_only, license=license,

@@ -13,7 +13,7 @@ import time
 import gradio as gr
 
 from trainer.errors import UserError
-from trainer.hub_auth import caller_token
+from trainer.hub.hub_auth import caller_token
 from trainer.service import Service
 
 from .plain import markdown_text
@@ -49,7 +49,7 @@ def _digest(secret: str) -> str:
 
 def token_user(token: str) -> str:
     """The Hub user a token belongs to, asked of the Hub and remembered in memory (by hash) for 10 minutes."""
-    from trainer.publish import whoami
+    from trainer.hub.publish import whoami
 
     key = _digest(token)
     with _TOKEN_USERS_LOCK:

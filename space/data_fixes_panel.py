@@ -11,8 +11,8 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from trainer.data import read_table
-from trainer.data_fixes import FIXES, rows_to_drop, without_rows, write_like
+from trainer.intake.data import read_table
+from trainer.intake.data_fixes import FIXES, rows_to_drop, without_rows, write_like
 from trainer.errors import UserError
 
 from . import scratch

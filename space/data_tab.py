@@ -8,10 +8,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from trainer.data import detect_columns, read_table
+from trainer.intake.data import detect_columns, read_table
 from trainer.errors import UserError
-from trainer.hub_data import fetch_hub_dataset
-from trainer.label_sets import LabelOptions
+from trainer.intake.hub_data import fetch_hub_dataset
+from trainer.intake.label_sets import LabelOptions
 from trainer.service import intake_limits
 
 from . import charts, data_fixes_panel, label_errors_panel, scratch

@@ -1,6 +1,6 @@
 """Data tab panel: rank the rows whose label looks wrong, download them, and train on a corrected file.
 
-The ranking comes from ``trainer.label_errors`` (through the service); this module only shows it and writes
+The ranking comes from ``trainer.quality.label_errors`` (through the service); this module only shows it and writes
 the files a user asked for. Nothing is changed without the user's click.
 """
 
@@ -12,12 +12,12 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from trainer.data import read_table
-from trainer.data_fixes import write_like
+from trainer.intake.data import read_table
+from trainer.intake.data_fixes import write_like
 from trainer.errors import UserError
-from trainer.label_errors import corrected_file
-from trainer.label_sets import LabelOptions
-from trainer.spreadsheet import safe_rows
+from trainer.quality.label_errors import corrected_file
+from trainer.intake.label_sets import LabelOptions
+from trainer.intake.spreadsheet import safe_rows
 
 from . import scratch
 from .common import INTAKE_EVENTS, error_box, service, shown_errors

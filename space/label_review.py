@@ -12,8 +12,8 @@ import json
 
 import pandas as pd
 
-from trainer.label_errors import POSSIBLE_LABEL_ERROR
-from trainer.runs import Run
+from trainer.quality.label_errors import POSSIBLE_LABEL_ERROR
+from trainer.runs.store import Run
 
 from .plain import markdown_text
 

@@ -8,7 +8,7 @@ import time
 import gradio as gr
 import pandas as pd
 
-from trainer.choice import BASELINE, TUNED, chosen_model
+from trainer.training.choice import BASELINE, TUNED, chosen_model
 from trainer.errors import UserError
 
 from . import charts

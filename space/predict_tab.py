@@ -7,12 +7,12 @@ import csv
 import gradio as gr
 import pandas as pd
 
-from trainer.data import read_table
+from trainer.intake.data import read_table
 from trainer.errors import UserError
 from trainer.predict import MAX_TEXTS_PER_REQUEST
-from trainer.choice import BASELINE, TUNED, chosen_model
+from trainer.training.choice import BASELINE, TUNED, chosen_model
 from trainer.service import BASE_MODEL, HUB_MODEL, RUN_MODEL, model_reference
-from trainer.spreadsheet import safe_cell
+from trainer.intake.spreadsheet import safe_cell
 
 from . import scratch
 from .common import error_box, owner_key, publish_token, service, shown_errors, user_errors

@@ -7,7 +7,7 @@ import os
 import gradio as gr
 
 from . import api, data_tab, metrics_tab, predict_tab, publish_tab, scratch, train_tab
-from trainer.runs import storage_note
+from trainer.runs.store import storage_note
 
 from .common import browser_state_secret, new_browser_id, service
 

@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 
 from trainer.errors import UserError
-from trainer.runs import Run, RunStore, this_process
-from trainer.worker import estimate_gpu_seconds, train_prepared
+from trainer.runs.store import Run, RunStore, this_process
+from trainer.runs.worker import estimate_gpu_seconds, train_prepared
 
 
 def on_zerogpu() -> bool:

@@ -36,7 +36,7 @@ def real_slice(shared: Path, name: str, rows: int, path: Path, seed: int = 0, sp
 @pytest.fixture(autouse=True)
 def close_supervisors():
     """Every Service a test starts has a supervisor thread (and maybe a standby worker): stopped after the test."""
-    from trainer.supervisor import Supervisor
+    from trainer.runs.supervisor import Supervisor
 
     before = set(Supervisor.opened)
     yield

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
 
 SCRIPT = """
 import os, signal, time
-from trainer import cancel
+from trainer.training import cancel
 cancel.on_sigterm()
 os.kill(os.getpid(), signal.SIGTERM)
 time.sleep(0.2)          # a handler that raised would have ended the program here
@@ -34,9 +34,9 @@ def test_sigterm_sets_the_flag_and_check_raises_at_a_safe_point():
 def test_the_training_loop_ends_at_the_step_boundary_without_saving(tmp_path):
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    from trainer import cancel
-    from trainer.run_progress import Reporter, make_callback
-    from trainer.runs import Run
+    from trainer.training import cancel
+    from trainer.training.run_progress import Reporter, make_callback
+    from trainer.runs.store import Run
 
     run = Run(tmp_path / "run")
     run.dir.mkdir()
@@ -63,8 +63,8 @@ def test_the_training_loop_ends_at_the_step_boundary_without_saving(tmp_path):
 def test_frozen_passes_stop_between_batches():
     import numpy as np
 
-    from trainer import cancel
-    from trainer.batching import sorted_batches
+    from trainer.training import cancel
+    from trainer.training.batching import sorted_batches
 
     seen = []
 

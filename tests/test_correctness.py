@@ -24,7 +24,7 @@ CPU = {"device": "cpu", "name": "CPU", "memory_gb": None, "cpu_cores": 2, "bf16"
 
 def test_resumed_speed_counts_own_steps_and_time_counts_every_process(monkeypatch, tmp_path):
     """Item 1: resumed at step 100 after 50 s of training, 10 steps of 16 in 2 s: 80 samples/s and 52 s in all."""
-    from trainer import run_progress
+    from trainer.training import run_progress
 
     clock = [1000.0]
     monkeypatch.setattr(run_progress.time, "time", lambda: clock[0])
@@ -70,7 +70,7 @@ def test_frozen_passes_back_off_when_out_of_memory(tmp_path, monkeypatch):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from trainer.predict import batched_probabilities
-    from trainer.warm_start import frozen_features
+    from trainer.training.warm_start import frozen_features
 
     folder = tiny_classifier(tmp_path / "tiny")
     model, tokenizer = AutoModelForSequenceClassification.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
@@ -104,7 +104,7 @@ def test_roberta_family_max_length_is_512_not_514():
 
 def test_the_seed_varies_setfits_pairs():
     """Item 7: SetFit's sampler shuffles with RandomState(42) whatever the seed; the run's seed must matter."""
-    from trainer.contrastive import _pairs
+    from trainer.training.contrastive import _pairs
 
     texts = [f"text {i}" for i in range(24)]
     targets = np.array([i % 3 for i in range(24)])
@@ -115,7 +115,7 @@ def test_the_seed_varies_setfits_pairs():
 def test_a_hanging_hardware_probe_does_not_stop_the_app(data_root, monkeypatch):
     """Item 8."""
     from trainer import service as service_module
-    from trainer.hardware import Hardware
+    from trainer.runs.hardware import Hardware
 
     def hang(*args, **kwargs):
         raise subprocess.TimeoutExpired(args[0], 120)
@@ -150,7 +150,7 @@ def test_a_typed_hub_id_without_namespace_stays_in_predict(data_root):
 
 def test_the_report_says_how_many_more_rows_were_dropped(tmp_path):
     """Item 12: 30 empty texts list the first 10 rows and say "and 20 more"."""
-    from trainer.data import load_dataset_file
+    from trainer.intake.data import load_dataset_file
 
     rows = [f"text number {i},{'ab'[i % 2]}" for i in range(40)] + [f",{'ab'[i % 2]}" for i in range(30)]
     path = tmp_path / "empties.csv"

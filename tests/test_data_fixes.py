@@ -6,8 +6,8 @@ import json
 import pandas as pd
 
 from conftest import real_slice
-from trainer.data import load_dataset_file, read_table
-from trainer.data_fixes import FIXES, rows_to_drop, without_rows, write_like
+from trainer.intake.data import load_dataset_file, read_table
+from trainer.intake.data_fixes import FIXES, rows_to_drop, without_rows, write_like
 
 
 def test_dropping_duplicates_and_conflicts_round_trips_through_intake(shared, tmp_path):

@@ -2,10 +2,10 @@
 
 import pytest
 
-from trainer.activity import event_line, state_line
+from trainer.runs.activity import event_line, state_line
 from trainer.config import TrainConfig
-from trainer.estimate import estimate
-from trainer.hardware import Hardware
+from trainer.runs.estimate import estimate
+from trainer.runs.hardware import Hardware
 
 pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
 

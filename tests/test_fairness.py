@@ -67,7 +67,7 @@ def test_public_app_trains_signed_in_users_and_pools_anonymous_visitors(service,
 def test_anonymous_sessions_take_one_turn_in_the_queue(monkeypatch):
     from collections import Counter
 
-    from trainer.queue import fair_order
+    from trainer.runs.queue import fair_order
 
     monkeypatch.setenv("CLASSITUNE_PUBLIC", "1")
     waiting = [{"id": f"r{i}", "owner": f"browser:{i}", "created": i} for i in range(5)]
@@ -102,8 +102,8 @@ def test_a_run_past_the_time_cap_stops_and_keeps_its_model(tmp_path, monkeypatch
     """The training loop's callback: past CLASSITUNE_MAX_RUN_MINUTES it asks for stop-and-keep and says why."""
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    from trainer.run_progress import Reporter, make_callback
-    from trainer.runs import STOP_REQUEST, Run
+    from trainer.training.run_progress import Reporter, make_callback
+    from trainer.runs.store import STOP_REQUEST, Run
 
     run = Run(tmp_path / "run")
     run.dir.mkdir()

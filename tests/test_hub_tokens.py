@@ -69,7 +69,7 @@ def test_hub_models_over_the_size_limit_are_refused_before_download(tmp_path, pr
     from huggingface_hub import constants
 
     from trainer.errors import UserError
-    from trainer.hub_models import hub_classifier
+    from trainer.hub.hub_models import hub_classifier
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", private_repos.url)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from trainer.data import load_dataset_file
+from trainer.intake.data import load_dataset_file
 
 EXPECTED_CLASSES = {"ag_news": 4, "banking77": 77, "climate_change_tweets": 4, "rotten_tomatoes": 2, "sms_spam": 2,
                     "sst2": 2, "trec": 6, "tweet_eval_emoji": 20, "uci_sentences_amazon": 2,

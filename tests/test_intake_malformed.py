@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from trainer.data import IntakeLimits, load_dataset_file, read_table
+from trainer.intake.data import IntakeLimits, load_dataset_file, read_table
 from trainer.errors import UserError
 
 pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
@@ -148,7 +148,7 @@ def test_parquet_that_decodes_to_gigabytes_is_refused_in_bounded_memory(tmp_path
             writer.write_table(chunk)
     assert path.stat().st_size < 1_000_000  # under 1 MB on disk, 1 GB of text
     # VmHWM: this process's peak memory (ru_maxrss would carry over the test runner's own peak across exec).
-    script = ("import re\nfrom trainer.data import read_table\nfrom trainer.errors import UserError\n"
+    script = ("import re\nfrom trainer.intake.data import read_table\nfrom trainer.errors import UserError\n"
               f"try:\n    read_table({str(path)!r})\nexcept UserError as exc:\n    print(exc)\n"
               "print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024)")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
@@ -325,7 +325,7 @@ def test_cli_validate_user_error_is_one_line_exit_2(tmp_path):
 
 
 def test_hub_dataset_unreachable_says_so(tmp_path):
-    from trainer.hub_data import fetch_hub_dataset
+    from trainer.intake.hub_data import fetch_hub_dataset
 
     with pytest.raises(UserError, match="Could not load 'someone/some-dataset'.*unreachable"):
         fetch_hub_dataset("someone/some-dataset", "train", tmp_path, max_rows=100)
@@ -337,7 +337,7 @@ def test_hub_dataset_unreachable_says_so(tmp_path):
                                   "a/b/c", "trainer/..", str(Path.home())])
 def test_hub_dataset_box_refuses_paths_and_builders(tmp_path, monkeypatch, name):
     """Anything that is, or could resolve to, a local folder or a packaged loader never reaches load_dataset."""
-    from trainer.hub_data import fetch_hub_dataset
+    from trainer.intake.hub_data import fetch_hub_dataset
 
     (tmp_path / "runs").mkdir()  # the app's default data root, relative to where it runs
     (tmp_path / "alice" / "data").mkdir(parents=True)  # a folder whose name has the shape of a Hub id

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from trainer.data import load_dataset_file, read_table
-from trainer.label_errors import corrected_file, label_errors_in_file
+from trainer.intake.data import load_dataset_file, read_table
+from trainer.quality.label_errors import corrected_file, label_errors_in_file
 
 FLIPPED_SHARE = 20  # one row in 20 gets a wrong label
 
@@ -84,8 +84,8 @@ def test_cli_label_errors_csv_and_errors(noisy, tmp_path):
 def test_near_duplicates_with_different_labels(shared):
     """Real Banking77 questions, five of them copied with another label and a little rewording: each copy is
     paired with its original, and a reworded copy that keeps its label is not listed."""
-    from trainer.baseline import embed, load_encoder
-    from trainer.near_duplicates import near_duplicate_pairs
+    from trainer.training.baseline import embed, load_encoder
+    from trainer.quality.near_duplicates import near_duplicate_pairs
 
     frame = pd.read_csv(shared / "banking77" / "train.csv").sample(n=300, random_state=0).reset_index(drop=True)
     names = sorted(frame["label"].unique())

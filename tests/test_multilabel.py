@@ -13,11 +13,11 @@ import pytest
 from sklearn.metrics import f1_score
 
 from conftest import ROOT
-from trainer.data import load_dataset_file
+from trainer.intake.data import load_dataset_file
 from trainer.errors import UserError
-from trainer.label_sets import indicator_matrix
+from trainer.intake.label_sets import indicator_matrix
 from trainer.predict import BaselineClassifier, Classifier
-from trainer.runs import Run
+from trainer.runs.store import Run
 
 TEST_ROWS = 1500
 
@@ -220,9 +220,9 @@ def test_baseline_publishes_as_a_one_vs_rest_setfit_model(full_run, test_split, 
     give exactly the app's label sets."""
     from setfit import SetFitModel
 
-    from trainer.choice import BASELINE
+    from trainer.training.choice import BASELINE
     from trainer.predict import BaselineClassifier
-    from trainer.publish import PublishOptions, prepare_folder
+    from trainer.hub.publish import PublishOptions, prepare_folder
 
     folder = prepare_folder(full_run, PublishOptions(repo_id="alice/go-baseline", model=BASELINE), tmp_path / "up")
     texts = test_split[0][:60]
@@ -239,8 +239,8 @@ def test_label_errors_in_label_sets(go, tmp_path):
     """1,000 real comments as JSON Lines lists, 50 of them (seeded) with one label swapped for one they lack:
     the ranking puts them on top far above chance, says which label looks wrong or missing, and both corrected
     files keep the lists and load again."""
-    from trainer.data_fixes import write_table
-    from trainer.label_errors import corrected_file, label_errors_in_file
+    from trainer.intake.data_fixes import write_table
+    from trainer.quality.label_errors import corrected_file, label_errors_in_file
 
     frame = pd.read_csv(go / "train.csv").sample(n=1000, random_state=3).reset_index(drop=True)
     frame["labels"] = sets_of(frame["labels"])

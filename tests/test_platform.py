@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from trainer.hardware import detect, precision_for
+from trainer.runs.hardware import detect, precision_for
 
 pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
 
@@ -32,7 +32,7 @@ def test_bf16_only_where_the_gpu_has_it_natively(monkeypatch, name, capability, 
 
 def test_a_resumed_run_reports_the_speed_of_its_own_steps(monkeypatch):
     """Resumed at step 100 of 200: 10 steps in 2 s is 5 steps/s (ETA 18 s), not 110 steps' worth of speed."""
-    from trainer import run_progress
+    from trainer.training import run_progress
 
     clock = [1000.0]
     monkeypatch.setattr(run_progress.time, "time", lambda: clock[0])
@@ -69,7 +69,7 @@ def test_a_space_without_a_storage_volume_says_runs_are_temporary(monkeypatch):
     """Issue 15: Spaces dropped /data disks; with no mounted bucket, runs vanish at a restart, and the app says so."""
     import os
 
-    from trainer.runs import storage_note
+    from trainer.runs.store import storage_note
 
     monkeypatch.delenv("CLASSITUNE_DATA_ROOT", raising=False)
     monkeypatch.delenv("SPACE_ID", raising=False)
@@ -88,7 +88,7 @@ def test_zerogpu_shows_the_hardware_a_slot_gives(monkeypatch):
     """Issue 15: outside a slot ZeroGPU has no GPU; the Train tab shows the slot's GPU, not "CPU only"."""
     import torch
 
-    from trainer.hardware import batch_size_for, detect, precision_for
+    from trainer.runs.hardware import batch_size_for, detect, precision_for
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)

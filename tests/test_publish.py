@@ -13,12 +13,12 @@ from huggingface_hub.errors import RepositoryNotFoundError
 from conftest import ROOT, free_port
 from hub_standin import StandinServer
 from trainer.config import TrainConfig
-from trainer.data import load_dataset_file
+from trainer.intake.data import load_dataset_file
 from trainer.errors import UserError
-from trainer.demo_space import create_demo_space
-from trainer.publish import PublishOptions, default_repo_id, push
-from trainer.runs import Run
-from trainer.train import run_training
+from trainer.hub.demo_space import create_demo_space
+from trainer.hub.publish import PublishOptions, default_repo_id, push
+from trainer.runs.store import Run
+from trainer.training.train import run_training
 
 WRITE, READ, BOB = "hf_standin_write_alice", "hf_standin_read_alice", "hf_standin_write_bob"
 

@@ -78,7 +78,7 @@ def test_every_training_setting_has_a_component_in_the_train_tab_read_by_name():
 def test_a_changed_setting_is_in_the_plan_and_every_setting_in_the_card(f):
     from space.plain import markdown_text
     from space.train_tab import _your_settings
-    from trainer.publish import _training_rows
+    from trainer.hub.publish import _training_rows
 
     config = changed(f)
     label = f.metadata["label"]

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from trainer.choice import BASELINE, TUNED, recommend
+from trainer.training.choice import BASELINE, TUNED, recommend
 from trainer.config import TrainConfig
 from trainer.errors import UserError
 from trainer.service import Service
@@ -107,7 +107,7 @@ def test_baseline_publishes_in_setfit_format_and_loads_with_setfit(few_shot, tmp
     from setfit import SetFitModel
 
     from trainer.predict import BaselineClassifier
-    from trainer.publish import PublishOptions, prepare_folder
+    from trainer.hub.publish import PublishOptions, prepare_folder
 
     run = few_shot["run"]
     folder = prepare_folder(run, PublishOptions(repo_id="alice/trec-baseline", model=BASELINE), tmp_path / "up")
@@ -134,7 +134,7 @@ def test_mean_pooling_layer_is_masked_mean_pooling_and_loads_with_pipeline(tmp_p
     import torch
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    from trainer.mean_pooling import add_mean_pooling_layer, trained_for_mean_pooling
+    from trainer.training.mean_pooling import add_mean_pooling_layer, trained_for_mean_pooling
     from trainer.models import embedded_model_dir
 
     path = str(embedded_model_dir())
@@ -165,7 +165,7 @@ def report(per_class: list[int], task: str = "single") -> dict:
 
 
 def test_auto_picks_setfit_for_few_rows_per_class_and_says_why():
-    from trainer.method_choice import SETFIT_AUTO_MAX_ROWS, SETFIT_MAX_PER_CLASS, choose_method
+    from trainer.training.method_choice import SETFIT_AUTO_MAX_ROWS, SETFIT_MAX_PER_CLASS, choose_method
 
     method, why = choose_method(TrainConfig(), report([8] * 6))
     assert method == "setfit" and "about 8 training rows each" in why
@@ -227,7 +227,7 @@ def test_imbalanced_labels_get_square_root_class_weights_in_the_loss_and_the_pro
 
 
 def test_setfit_plan_counts_pairs_caps_steps_and_refuses_what_it_cannot_do():
-    from trainer.schedule import ITERATIONS, MAX_ROWS, MAX_STEPS, plan_contrastive
+    from trainer.training.schedule import ITERATIONS, MAX_ROWS, MAX_STEPS, plan_contrastive
 
     plan = plan_contrastive(TrainConfig(method="setfit"), 48)
     assert plan.total_steps == 2 * ITERATIONS * 48 // 16 and plan.learning_rate == 2e-5
@@ -242,11 +242,11 @@ def test_setfit_plan_counts_pairs_caps_steps_and_refuses_what_it_cannot_do():
 def test_a_resumed_setfit_run_logs_one_series(tmp_path):
     """Issue 33, item 2: the setfit method keeps no checkpoint, so a resumed run starts its pairs again; the events of the
     first attempt are dropped instead of leaving two series from step 1."""
-    from trainer.train import run_training
+    from trainer.training.train import run_training
 
     from tiny import tiny_classifier
-    from trainer.data import load_dataset_file
-    from trainer.runs import Run
+    from trainer.intake.data import load_dataset_file
+    from trainer.runs.store import Run
 
     frame = pd.read_csv(ROOT / "assets" / "banking77_sample.csv")
     frame = frame[frame["label"].isin(frame["label"].unique()[:2])].groupby("label").head(12)

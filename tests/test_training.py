@@ -13,9 +13,9 @@ import pytest
 
 from conftest import ROOT, real_slice
 from trainer.config import TrainConfig
-from trainer.data import load_dataset_file
-from trainer.runs import Run
-from trainer.train import run_training
+from trainer.intake.data import load_dataset_file
+from trainer.runs.store import Run
+from trainer.training.train import run_training
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_run_directory_contents(full_run):
 def test_run_reviews_its_labels(full_run, sst2_slice):
     """Every run ranks its training rows from the baseline's embeddings and marks its validation mistakes."""
     from space.label_review import misclassified, training_suspects
-    from trainer.label_errors import MODEL_ERROR, POSSIBLE_LABEL_ERROR
+    from trainer.quality.label_errors import MODEL_ERROR, POSSIBLE_LABEL_ERROR
 
     run, stdout = full_run
     review = json.loads(run.path("label_errors.json").read_text())

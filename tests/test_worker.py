@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 from trainer.config import TrainConfig
 from trainer.errors import UserError
-from trainer.runs import Run
+from trainer.runs.store import Run
 from trainer.service import Service
 
 EXAMPLE = str(ROOT / "assets" / "banking77_sample.csv")
@@ -88,7 +88,7 @@ def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch)
 
 
 def test_a_standby_that_crashes_on_start_up_falls_back_to_fresh_workers(data_root, monkeypatch, caplog):
-    import trainer.supervisor as supervisor_module
+    import trainer.runs.supervisor as supervisor_module
 
     real_worker = supervisor_module._worker
 
@@ -226,7 +226,7 @@ def test_waiting_runs_cost_no_process_and_users_take_turns(service, monkeypatch)
 
 
 def test_fair_order_and_run_time_cap(monkeypatch):
-    from trainer.queue import check_run_time, fair_order
+    from trainer.runs.queue import check_run_time, fair_order
 
     rows = [{"id": f"r{i}", "owner": owner, "created": i} for i, owner in enumerate("aaab")]
     assert [r["id"] for r in fair_order(rows, Counter())] == ["r0", "r3", "r1", "r2"]

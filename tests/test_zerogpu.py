@@ -14,7 +14,7 @@ from space.zerogpu import gpu_slot_launcher
 from trainer.config import TrainConfig
 from trainer.errors import UserError
 from trainer.service import Service
-from trainer.worker import estimate_gpu_seconds
+from trainer.runs.worker import estimate_gpu_seconds
 
 EXAMPLE = str(ROOT / "assets" / "banking77_sample.csv")
 

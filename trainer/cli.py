@@ -18,9 +18,9 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from .config import TrainConfig
-from .config import default_of
-from .errors import UserError
+from trainer.config import TrainConfig
+from trainer.config import default_of
+from trainer.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
@@ -48,7 +48,7 @@ def _single_file(folder: str | None) -> str | None:
 
 
 def cmd_validate(args) -> int:
-    from .data import load_dataset_file
+    from trainer.intake.data import load_dataset_file
 
     labels = _label_options(args)
     intake = load_dataset_file(args.file, text_column=args.text_column, label_column=args.label_column,
@@ -63,7 +63,7 @@ def _columns(value: str | None) -> list[str] | None:
 
 
 def _label_options(args):
-    from .label_sets import LabelOptions
+    from trainer.intake.label_sets import LabelOptions
 
     return LabelOptions(args.task, args.label_delimiter or None, _columns(args.label_columns))
 
@@ -79,9 +79,9 @@ def _add_label_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_label_errors(args) -> int:
     import pandas as pd
 
-    from .data_fixes import write_table
-    from .label_errors import corrected_file, label_errors_in_file
-    from .spreadsheet import safe_rows
+    from trainer.intake.data_fixes import write_table
+    from trainer.quality.label_errors import corrected_file, label_errors_in_file
+    from trainer.intake.spreadsheet import safe_rows
 
     result = label_errors_in_file(args.file, args.text_column, args.label_column, model=args.model,
                                   labels=_label_options(args))
@@ -95,7 +95,7 @@ def cmd_label_errors(args) -> int:
     else:
         print(text)
     if args.corrected:
-        from .data import read_table
+        from trainer.intake.data import read_table
 
         original, _, _ = read_table(args.file)  # the user's own rows, returned as they were (not formula-escaped)
         write_table(corrected_file(original, result, args.corrected_mode), Path(args.corrected))
@@ -112,8 +112,8 @@ def _one_run_for_all_ranks(store, create):
     others train into that one (one run, one writer of its files)."""
     import time
 
-    from .run_progress import is_main_process, world_size
-    from .runs import write_json_atomic
+    from trainer.training.run_progress import is_main_process, world_size
+    from trainer.runs.store import write_json_atomic
 
     if world_size() == 1:
         return create()
@@ -137,11 +137,11 @@ def _config_from(args) -> TrainConfig:
 
 
 def cmd_train(args) -> int:
-    from .hardware import detect
-    from .runs import Run, RunStore
-    from .run_progress import is_main_process, world_size
-    from .start import prepare_run, write_run
-    from .train import run_training
+    from trainer.runs.hardware import detect
+    from trainer.runs.store import Run, RunStore
+    from trainer.training.run_progress import is_main_process, world_size
+    from trainer.runs.start import prepare_run, write_run
+    from trainer.training.train import run_training
 
     data = args.data or _single_file(os.environ.get("SM_CHANNEL_TRAIN"))
     if not data:
@@ -192,9 +192,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .data import read_table
-    from .predict import Classifier
-    from .spreadsheet import safe_cell
+    from trainer.intake.data import read_table
+    from trainer.predict import Classifier
+    from trainer.intake.spreadsheet import safe_cell
 
     frame, info, _ = read_table(args.input)
     column = args.text_column or ("text" if "text" in frame.columns else None)
@@ -224,9 +224,9 @@ def cmd_predict(args) -> int:
 
 
 def cmd_push(args) -> int:
-    from .demo_space import create_demo_space
-    from .publish import PublishOptions, prepare_folder, push
-    from .runs import Run
+    from trainer.hub.demo_space import create_demo_space
+    from trainer.hub.publish import PublishOptions, prepare_folder, push
+    from trainer.runs.store import Run
 
     run = Run(Path(args.run).resolve())
     if not run.path("status.json").exists():
@@ -248,19 +248,19 @@ def cmd_push(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from .worker import main
+    from trainer.runs.worker import main
 
     return main(Path(args.run_dir), resume=args.resume)
 
 
 def cmd_standby(args) -> int:
-    from .worker import standby
+    from trainer.runs.worker import standby
 
     return standby()
 
 
 def cmd_runs(args) -> int:
-    from .runs import RunStore
+    from trainer.runs.store import RunStore
 
     store = RunStore()
     if args.rebuild:
@@ -271,7 +271,7 @@ def cmd_runs(args) -> int:
 
 
 def cmd_hardware(args) -> int:
-    from .hardware import detect
+    from trainer.runs.hardware import detect
 
     hw = detect()
     print(json.dumps({**hw.to_dict(), "description": hw.describe()}))
@@ -368,7 +368,7 @@ def _quiet_libraries() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
-    from .cancel import RunCancelled
+    from trainer.training.cancel import RunCancelled
 
     try:
         return args.func(args)

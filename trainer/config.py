@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
-from .errors import UserError
+from trainer.errors import UserError
 
 DEFAULT_LR = {"full": 1e-4, "lora": 1e-3, "setfit": 2e-5}
 METHOD_NAMES = {"auto": "auto", "full": "full fine-tune", "lora": "LoRA fine-tune",

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .batching import sorted_batches
-from .errors import UserError
-from .metrics import softmax
-from .models import model_max_length
-from .tasks import get_task
+from trainer.training.batching import sorted_batches
+from trainer.errors import UserError
+from trainer.training.metrics import softmax
+from trainer.models import model_max_length
+from trainer.tasks import get_task
 
 MAX_TEXTS_PER_REQUEST = 5000
 MAX_CHARS_PER_REQUEST = 5_000_000  # ~1,000 chars per text at the text limit; stops one request hogging the CPU
@@ -159,8 +159,8 @@ class BaselineClassifier:
     """The base encoder + a run's logistic regression: what "base model" means for a headless encoder."""
 
     def __init__(self, run_dir: str):
-        from .baseline import Baseline, embed, load_encoder
-        from .runs import Run
+        from trainer.training.baseline import Baseline, embed, load_encoder
+        from trainer.runs.store import Run
 
         run = Run(Path(run_dir))
         path = run.path("baseline") / "baseline.json"

@@ -19,24 +19,24 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
-from .choice import BASELINE, TUNED, check_choice, chosen_model
-from .activity import state_line
-from .config import TrainConfig
-from .estimate import Estimate, estimate
-from .hardware import Hardware
-from .data import IntakeLimits, load_dataset_file
-from .label_sets import LabelOptions
-from .method_choice import choose_method
-from .errors import UserError
-from .label_errors import LabelErrors, label_errors_in_file
-from .queue import (check_gpus, check_may_train, check_run_time, check_user_time, max_run_minutes, max_runs_per_user,
+from trainer.training.choice import BASELINE, TUNED, check_choice, chosen_model
+from trainer.runs.activity import state_line
+from trainer.config import TrainConfig
+from trainer.runs.estimate import Estimate, estimate
+from trainer.runs.hardware import Hardware
+from trainer.intake.data import IntakeLimits, load_dataset_file
+from trainer.intake.label_sets import LabelOptions
+from trainer.training.method_choice import choose_method
+from trainer.errors import UserError
+from trainer.quality.label_errors import LabelErrors, label_errors_in_file
+from trainer.runs.queue import (check_gpus, check_may_train, check_run_time, check_user_time, max_run_minutes, max_runs_per_user,
                     max_user_minutes, quota_owner)
-from .hub_models import hub_classifier
-from .models import check_remote_model
-from .predict import load_classifier
-from .runs import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
-from .start import prepare_run, reproduce_command, write_run
-from .supervisor import PROJECT_ROOT, Supervisor
+from trainer.hub.hub_models import hub_classifier
+from trainer.models import check_remote_model
+from trainer.predict import load_classifier
+from trainer.runs.store import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
+from trainer.runs.start import prepare_run, reproduce_command, write_run
+from trainer.runs.supervisor import PROJECT_ROOT, Supervisor
 
 BASE_MODEL = "base"  # "base:<run id>": a run's quick baseline; "tuned:<run id>": its fine-tuned model
 RUN_MODEL, HUB_MODEL = "run", "hub"

@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (accuracy_score, average_precision_score, f1_score, hamming_loss,
                              precision_recall_fscore_support)
 
-from ..label_sets import RARE_LABEL
+from trainer.intake.label_sets import RARE_LABEL
 
 GRID = np.round(np.arange(0.02, 0.96, 0.01), 2)
 MAX_POS_WEIGHT = 30.0

@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from ..metrics import confusion, per_class, scores, softmax
+from trainer.training.metrics import confusion, per_class, scores, softmax
 
 
 def sqrt_balanced(counts: np.ndarray) -> np.ndarray:

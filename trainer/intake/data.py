@@ -1,0 +1,382 @@
+"""Dataset intake: read what people really have, explain everything else.
+
+``load_dataset_file`` reads a file (reading.py), finds the text and label columns
+(columns.py) and how labels are held, one per row or a set per row (label_sets.py),
+drops unusable rows, splits train / validation and returns the prepared splits with a
+report. Every problem a user can fix raises ``UserError`` with a message that names the
+column, row or line and says what to do.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trainer.intake import label_sets
+from trainer.intake.columns import MAX_CLASSES, as_label, as_text, check_column, detect_columns, label_order
+from trainer.intake.duplicates import find_duplicates, split_keeping_copies_together
+from trainer.errors import UserError
+from trainer.intake.label_sets import LabelFormat
+from trainer.intake.reading import IntakeLimits, read_table
+
+__all__ = ["Intake", "IntakeLimits", "Report", "detect_columns", "length_stats", "load_dataset_file", "read_table"]
+
+SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
+               "val": "validation", "dev": "validation", "eval": "validation", "test": "test"}
+EXAMPLES_SHOWN = 10
+
+
+@dataclass
+class Report:
+    """The validation report a user sees before anything trains (JSON-serialisable)."""
+
+    file: dict
+    text_column: str
+    label_column: str
+    detected: dict
+    labels: list[str]
+    rows_total: int
+    rows_used: int
+    split_source: str
+    split_sizes: dict
+    class_counts: dict
+    dropped_rows: dict
+    duplicates: dict
+    leakage: dict
+    length: dict | None
+    warnings: list[str]
+    validation_file: dict | None = None
+    task: str = "single"  # "single" | "multi" (label_sets.py)
+    label_format: dict = field(default_factory=dict)
+    multi_label: dict | None = None  # labels per row, frequent pairs, rare labels (multi-label data only)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Intake:
+    """Prepared splits and the report.
+
+    Columns: ``text``, ``label`` (a class id; for multi-label data a list of label ids, possibly empty) and
+    ``row`` (the 1-based data row in its file).
+    """
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame | None
+    labels: list[str]
+    report: Report
+
+    @property
+    def task(self) -> str:
+        return self.report.task
+
+    def save(self, directory: Path) -> None:
+        """Write the prepared splits as Parquet, the form a training run reads."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self.train.to_parquet(directory / "train.parquet", index=False)
+        self.validation.to_parquet(directory / "validation.parquet", index=False)
+        if self.test is not None and len(self.test):
+            self.test.to_parquet(directory / "test.parquet", index=False)
+
+
+def _row_list(rows: list[int], count: int) -> str:
+    """The first rows (the report keeps only ``EXAMPLES_SHOWN``) and how many more there are of ``count``."""
+    shown = ", ".join(str(r) for r in rows[:EXAMPLES_SHOWN])
+    return shown + (f" and {count - EXAMPLES_SHOWN:,} more" if count > EXAMPLES_SHOWN else "")
+
+
+def _labels_of(df: pd.DataFrame, label_col: str | None, fmt: LabelFormat, file_name: str) -> pd.Series:
+    """One label name per row (single-label), or a tuple of names per row (multi-label); None where missing."""
+    if fmt.task == "multi":
+        return label_sets.parse_sets(df, fmt, file_name)
+    return df[label_col].map(as_label)
+
+
+def _clean(df: pd.DataFrame, text_col: str, labels: pd.Series, label_desc: str,
+           file_name: str) -> tuple[pd.DataFrame, dict]:
+    """Keep rows with text and label; return them (with 1-based source row numbers) and what was dropped."""
+    texts = df[text_col].map(as_text)
+    rows = np.arange(1, len(df) + 1)
+    empty_text = texts == ""
+    no_label = labels.isna() & ~empty_text
+    dropped = {
+        "empty_text": {"count": int(empty_text.sum()), "rows": rows[empty_text.to_numpy()][:EXAMPLES_SHOWN].tolist()},
+        "missing_label": {"count": int(no_label.sum()), "rows": rows[no_label.to_numpy()][:EXAMPLES_SHOWN].tolist()},
+    }
+    keep = ~(empty_text | labels.isna())
+    out = pd.DataFrame({"text": texts[keep].to_numpy(), "label_name": labels[keep].to_numpy(),
+                        "row": rows[keep.to_numpy()]})
+    if len(out) == 0:
+        raise UserError(f"No usable rows in {file_name!r}: every row has an empty text in {text_col!r} "
+                        f"or a missing label in {label_desc}. Check that you picked the right columns.")
+    return out, dropped
+
+
+def _check_labels(clean: pd.DataFrame, label_col: str, text_col: str) -> None:
+    distinct = clean["label_name"].nunique()
+    if distinct > MAX_CLASSES:
+        raise UserError(f"Label column {label_col!r} has {distinct:,} distinct values; at most {MAX_CLASSES:,} "
+                        f"classes are supported. If {label_col!r} is not the label, choose the label column yourself.")
+    mean_len = clean["label_name"].str.len().mean()
+    if distinct > 50 and (mean_len > 40 or distinct > 0.5 * len(clean)):
+        raise UserError(f"Label column {label_col!r} looks like free text ({distinct:,} distinct values, "
+                        f"{mean_len:.0f} characters on average), not class names. "
+                        f"Pick the column that holds the classes; the text column is {text_col!r}.")
+    if distinct < 2:
+        only = clean["label_name"].iloc[0]
+        raise UserError(f"Label column {label_col!r} has only one class ({only!r}) in the usable rows. "
+                        f"A classifier needs examples of at least two classes.")
+
+
+def _check_label_sets(clean: pd.DataFrame, label_desc: str) -> None:
+    names = {n for names in clean["label_name"] for n in names}
+    if len(names) > MAX_CLASSES:
+        raise UserError(f"{label_desc} hold {len(names):,} distinct labels; at most {MAX_CLASSES:,} are supported.")
+    if not names:
+        raise UserError(f"No row carries a label in {label_desc}: every label set is empty.")
+    if len(names) < 2:
+        raise UserError(f"{label_desc} hold only one label ({next(iter(names))!r}). Multi-label data needs at least "
+                        f"two labels; for a yes/no question, use single-label data with two classes.")
+
+
+def _stratified_split(clean: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Per-class split so every class with two or more rows appears in both splits."""
+    rng = np.random.default_rng(seed)
+    train_idx, val_idx, too_small = [], [], []
+    for name, group in clean.groupby("label_name", sort=True):
+        index = group.index.to_numpy().copy()
+        rng.shuffle(index)
+        if len(index) < 2:
+            too_small.append(str(name))
+            train_idx.extend(index)
+            continue
+        n_val = min(len(index) - 1, max(1, int(round(len(index) * fraction))))
+        val_idx.extend(index[:n_val])
+        train_idx.extend(index[n_val:])
+    return clean.loc[sorted(train_idx)], clean.loc[sorted(val_idx)], too_small
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _plural(count: int, word: str, verb: str = "") -> str:
+    """ "1 row was", "2 rows were": ``verb`` is given in its plural form (were, appear, carry, are, repeat)."""
+    singular = {"were": "was", "are": "is", "carry": "carries"}.get(verb, verb + "s" if verb else "")
+    return f"{count:,} {word}" + ("" if count == 1 else "s") + (f" {singular if count == 1 else verb}" if verb else "")
+
+
+def length_stats(texts: list[str], model: str | None) -> dict:
+    """Token-length statistics in the chosen model's tokenizer and a suggested ``max_length``."""
+    from trainer.models import load_tokenizer, model_max_length
+
+    tokenizer = load_tokenizer(model)
+    sample = texts[:20000]
+    lengths = np.array([len(ids) for ids in tokenizer(sample, truncation=False, add_special_tokens=True,
+                                                     verbose=False)["input_ids"]])
+    limit = model_max_length(tokenizer)
+    p95 = float(np.percentile(lengths, 95))
+    suggested = int(min(limit, max(16, int(math.ceil(p95 / 8.0) * 8))))
+    counts, edges = np.histogram(lengths, bins=min(30, max(1, len(set(lengths.tolist())))))
+    return {"unit": "tokens", "sampled": len(sample), "min": int(lengths.min()), "mean": round(float(lengths.mean()), 1),
+            "p50": float(np.percentile(lengths, 50)), "p95": p95, "max": int(lengths.max()),
+            "model_limit": limit, "suggested_max_length": suggested,
+            "truncated_at_limit": int((lengths > limit).sum()),
+            "histogram": counts.tolist(), "histogram_edges": edges.round(1).tolist()}
+
+
+def _class_counts(train: pd.DataFrame, validation: pd.DataFrame, labels: list[str], multi: bool) -> tuple[dict, pd.Series]:
+    if multi:
+        counts = pd.Series(label_sets.indicator_matrix(train["label_name"], labels).sum(0).astype(int), index=labels)
+        val = label_sets.indicator_matrix(validation["label_name"], labels).sum(0).astype(int)
+        return {n: {"train": int(counts[n]), "validation": int(v)} for n, v in zip(labels, val)}, counts
+    counts = train["label_name"].value_counts()
+    return {name: {"train": int(counts.get(name, 0)),
+                   "validation": int((validation["label_name"] == name).sum())} for name in labels}, counts
+
+
+def _drop_unseen(validation: pd.DataFrame, labels: list[str], multi: bool, fmt: LabelFormat,
+                 warnings: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Labels never seen in train cannot be predicted: leave them out of validation, and say so."""
+    known = set(labels)
+    if multi:
+        unseen = sorted({n for names in validation["label_name"] for n in names} - known)
+        if unseen:
+            validation = validation.copy()
+            validation["label_name"] = validation["label_name"].map(lambda s: tuple(n for n in s if n in known))
+            warnings.append(f"Validation uses labels never seen in train ({', '.join(unseen[:5])}); they were "
+                            f"left out of its label sets because the model cannot predict them.")
+            if fmt.form != "indicator_columns":  # a cell that named only unseen labels has no label left
+                validation = validation[validation["label_name"].map(len) > 0]
+        return validation, unseen
+    unseen = sorted(set(validation["label_name"]) - known)
+    if unseen:
+        n_unseen = int(validation["label_name"].isin(unseen).sum())
+        warnings.append(f"Validation has {n_unseen} rows with labels never seen in train ({', '.join(unseen[:5])}); "
+                        f"they were left out of validation because the model cannot predict them.")
+        validation = validation[~validation["label_name"].isin(unseen)]
+    return validation, unseen
+
+
+def load_dataset_file(path: str | Path, text_column: str | None = None, label_column: str | None = None,
+                      validation_file: str | Path | None = None, model: str | None = None,
+                      validation_fraction: float = 0.1, seed: int = 42, limits: IntakeLimits | None = None,
+                      with_lengths: bool = True, task: str = "auto", label_delimiter: str | None = None,
+                      label_columns: list[str] | None = None) -> Intake:
+    """Read, check and split a labeled dataset; raise ``UserError`` with a fixable message on bad input.
+
+    ``task`` (auto / single / multi), ``label_delimiter`` and ``label_columns`` (one 0/1 column per label)
+    override what is detected for multi-label data (label_sets.py).
+    """
+    if not 0 < validation_fraction < 0.9:
+        raise UserError(f"Validation fraction must be between 0 and 0.9, got {validation_fraction}.")
+    df, info, warnings = read_table(path, limits)
+    text_guess, label_guess, why = detect_columns(df)
+    text_col = check_column(df, text_column, "text", info.name) if text_column else text_guess
+    label_col = check_column(df, label_column, "label", info.name) if label_column else label_guess
+    if text_col is None:
+        raise UserError(f"No text column found in {info.name!r}: no column holds strings. "
+                        f"Columns: {', '.join(map(repr, df.columns))}. Name the text column yourself.")
+    by_name = bool(label_column) or why.get("label", "").startswith("named")
+    fmt = label_sets.detect_format(df, text_col, label_col, by_name, task, label_delimiter, label_columns, info.name)
+    multi = fmt.task == "multi"
+    if fmt.unsure:
+        warnings.append(fmt.unsure)
+    if fmt.form == "indicator_columns":
+        label_col = None
+    elif label_col is None:
+        raise UserError(f"No label column found in {info.name!r} (looked for a column named label, class, category, "
+                        f"sentiment, target, intent, ... or with few distinct values). "
+                        f"Columns: {', '.join(map(repr, df.columns))}. Name the label column yourself.")
+    if text_col == label_col or text_col in fmt.columns:
+        raise UserError(f"The text and label columns are both {text_col!r}; pick two different columns.")
+    label_cols = fmt.columns if multi else [label_col]
+    label_desc = (f"label columns {', '.join(map(repr, label_cols))}" if len(label_cols) > 1
+                  else f"label column {label_cols[0]!r}")
+    clean, dropped = _clean(df, text_col, _labels_of(df, label_col, fmt, info.name), label_desc, info.name)
+    split_col = next((c for c in df.columns if c.lower() == "split" and c != text_col and c not in label_cols), None)
+    def split(frame: pd.DataFrame, fraction: float, seed: int):
+        return split_keeping_copies_together(_stratified_split if not multi else label_sets.stratified_split,
+                                              frame, fraction, seed)
+
+    test = None
+    validation_info = None
+    if split_col:
+        splits = df[split_col].astype(str).str.strip().str.lower().to_numpy()[clean["row"].to_numpy() - 1]
+        unknown = sorted(set(splits) - set(SPLIT_NAMES))
+        if unknown:
+            raise UserError(f"Column {split_col!r} has values {unknown[:5]} that are not a split name. "
+                            f"Use train, validation or test (also accepted: val, valid, dev, eval).")
+        mapped = np.array([SPLIT_NAMES[s] for s in splits])
+        train, validation, test = clean[mapped == "train"], clean[mapped == "validation"], clean[mapped == "test"]
+        split_source = f"column {split_col!r}"
+        if len(train) == 0:
+            raise UserError(f"Column {split_col!r} marks no rows as 'train'. Mark the training rows as train.")
+        too_small = []
+        if len(validation) == 0:
+            train, validation, too_small = split(train, validation_fraction, seed)
+            split_source += f" (no validation rows, so {validation_fraction:.0%} of train was held out)"
+    elif validation_file:
+        vdf, vinfo, vnotes = read_table(validation_file, limits)
+        warnings += [f"Validation file: {n}" for n in vnotes]
+        v_text = check_column(vdf, text_col, "text", vinfo.name)
+        v_columns = [check_column(vdf, c, "label", vinfo.name) for c in label_cols]
+        v_fmt = LabelFormat(**{**fmt.to_dict(), "columns": v_columns}) if multi else fmt
+        validation, vdropped = _clean(vdf, v_text, _labels_of(vdf, v_columns[0], v_fmt, vinfo.name), label_desc,
+                                      vinfo.name)
+        validation_info = {**asdict(vinfo), "dropped_rows": vdropped}
+        train, too_small = clean, []
+        split_source = f"validation file {vinfo.name!r}"
+    else:
+        train, validation, too_small = split(clean, validation_fraction, seed)
+        method = "iteratively stratified" if multi else "stratified"
+        split_source = f"{method} {validation_fraction:.0%} hold-out (seed {seed})"
+    if multi:
+        _check_label_sets(train, label_desc)
+        labels = label_order({n for names in train["label_name"] for n in names})
+    else:
+        _check_labels(train, label_col, text_col)
+        labels = label_order(set(train["label_name"]))
+    validation, unseen = _drop_unseen(validation, labels, multi, fmt, warnings)
+    if len(validation) == 0:
+        why_empty = f" none of its labels ({', '.join(unseen[:5])}) occur in train" if unseen else " it has no usable rows"
+        raise UserError(f"The validation split is empty:{why_empty}. Check that train and validation use the same "
+                        f"label names.")
+    if too_small:
+        kind = "Labels" if multi else "Classes"
+        warnings.append(f"{kind} with a single example cannot be stratified and were kept in train only: "
+                        f"{', '.join(too_small[:EXAMPLES_SHOWN])}" + (" ..." if len(too_small) > EXAMPLES_SHOWN else "")
+                        + ". Add more examples of them for a meaningful validation score.")
+    label_ids = {name: i for i, name in enumerate(labels)}
+
+    def finish(part: pd.DataFrame) -> pd.DataFrame:
+        if multi:
+            ids = part["label_name"].map(lambda names: [label_ids[n] for n in names if n in label_ids])
+        else:
+            ids = part["label_name"].map(label_ids).to_numpy().astype("int64")
+        return pd.DataFrame({"text": part["text"].to_numpy(), "label": list(ids) if multi else ids,
+                             "row": part["row"].to_numpy()})
+
+    if test is not None:
+        test = (test.assign(label_name=test["label_name"].map(lambda s: tuple(n for n in s if n in label_ids)))
+                if multi else test[test["label_name"].isin(labels)])
+    duplicates = find_duplicates(clean)
+    leaked = set(train["text"]) & set(validation["text"])
+    class_counts, counts = _class_counts(train, validation, labels, multi)
+    present = counts[counts > 0]
+    if present.max() > 3 * present.min():
+        kind, remedy = (("Labels", "Training weights the rare labels up (positive-class weights); judge by macro-F1.")
+                        if multi else ("Classes", "Training uses a class-weighted loss; judge by macro-F1, not accuracy."))
+        warnings.append(f"{kind} are imbalanced: the largest ({present.idxmax()!r}, {present.max():,}) has "
+                        f"{present.max() / present.min():.1f}x the rows of the smallest ({present.idxmin()!r}, "
+                        f"{present.min():,}). {remedy}")
+    if dropped["empty_text"]["count"]:
+        warnings.append(f"{_plural(dropped['empty_text']['count'], 'row')} with empty text dropped "
+                        f"(rows {_row_list(dropped['empty_text']['rows'], dropped['empty_text']['count'])}).")
+    if dropped["missing_label"]["count"]:
+        warnings.append(f"{_plural(dropped['missing_label']['count'], 'row')} with a missing label dropped "
+                        f"(rows {_row_list(dropped['missing_label']['rows'], dropped['missing_label']['count'])}).")
+    if duplicates["conflicting_labels"]:
+        first = duplicates["conflicts"][0]
+        warnings.append(f"{_plural(duplicates['conflicting_labels'], 'text', 'appear')} with different labels, e.g. "
+                        f"“{_clip(first['text'], 60)}” as {' and '.join(first['labels'])}: they cap accuracy. "
+                        f"Fix their labels in your file, or drop them (Data tab: Fix the data).")
+    elif duplicates["duplicate_texts"]:
+        warnings.append(f"{_plural(duplicates['duplicate_texts'], 'row', 'repeat')} an earlier row's text (same label): "
+                        f"they weigh that text more in training. Drop them in the Data tab (Fix the data) if unwanted.")
+    if leaked:
+        warnings.append(f"{_plural(len(leaked), 'text', 'appear')} in both train and validation ({split_source}): "
+                        f"validation scores will be optimistic. Drop exact duplicates (Data tab: Fix the data), or "
+                        f"remove them from one split.")
+    multi_report = label_sets.report(train, validation, labels) if multi else None
+    if multi_report and multi_report["labels_per_row"]["0"]:
+        warnings.append(f"{_plural(multi_report['labels_per_row']['0'], 'training row', 'carry')} no label (all label "
+                        f"columns 0, or an empty list): kept as examples of none of the labels.")
+    if multi_report and multi_report["rare_labels"]:
+        rare = multi_report["rare_labels"]
+        warnings.append(f"{len(rare)} labels have fewer than {label_sets.RARE_LABEL} validation examples "
+                        f"({', '.join(rare[:EXAMPLES_SHOWN])}{' ...' if len(rare) > EXAMPLES_SHOWN else ''}): their "
+                        f"scores and tuned thresholds are rough; they use the global threshold.")
+    # Over train and validation: a run truncates both at one max_length, and validation may hold longer texts.
+    lengths = length_stats(train["text"].tolist() + validation["text"].tolist(), model) if with_lengths else None
+    if lengths and lengths["truncated_at_limit"]:
+        warnings.append(f"{_plural(lengths['truncated_at_limit'], 'text', 'are')} longer than the model's limit of "
+                        f"{lengths['model_limit']} tokens and will be truncated.")
+    report = Report(
+        file=asdict(info), text_column=text_col, label_column=label_col or ", ".join(label_cols),
+        detected={"text": text_guess, "label": label_guess, "why": {**why, "task": fmt.why}}, labels=labels,
+        rows_total=info.rows, rows_used=len(clean), split_source=split_source,
+        split_sizes={"train": len(train), "validation": len(validation), "test": 0 if test is None else len(test)},
+        class_counts=class_counts, dropped_rows=dropped, duplicates=duplicates,
+        leakage={"count": len(leaked), "examples": sorted(leaked)[:EXAMPLES_SHOWN]},
+        length=lengths, warnings=warnings, validation_file=validation_info, task=fmt.task,
+        label_format=fmt.to_dict(), multi_label=multi_report)
+    return Intake(train=finish(train), validation=finish(validation),
+                  test=finish(test) if test is not None and len(test) else None, labels=labels, report=report)

@@ -1,0 +1,69 @@
+"""Datasets from the Hugging Face Hub, for the Data tab: the id is checked to be a Hub id and nothing else.
+
+``datasets.load_dataset`` resolves local folders, files and packaged builders (``csv``,
+``parquet`` ...) as readily as Hub ids, so a visitor's string must never reach it
+unchecked: a run folder typed as an "id" would hand over another user's data. The
+split is streamed and stops at the row limit, so no download is larger than intake allows.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from trainer.errors import UserError
+from trainer.models import HUB_ID, PROJECT_ROOT
+
+SPLIT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def check_hub_dataset_id(dataset_id: object) -> str:
+    """The id if it can only mean a Hub dataset; a ``UserError`` naming the problem otherwise."""
+    if not isinstance(dataset_id, str) or not dataset_id.strip():
+        raise UserError("Type a Hub dataset id such as 'cornell-movie-review-data/rotten_tomatoes'.")
+    name = dataset_id.strip()
+    from datasets.packaged_modules import _PACKAGED_DATASETS_MODULES
+
+    # The id grammar first: only a string that could be a Hub id reaches the filesystem check (a 1 MB "id" would
+    # make the check itself fail, "file name too long").
+    if (not HUB_ID.match(name) or ".." in name or name.endswith(".") or name.lower() in _PACKAGED_DATASETS_MODULES
+            or any((base / name).exists() for base in (Path.cwd(), PROJECT_ROOT))):
+        raise UserError(f"{name[:100]!r} is not a Hugging Face Hub dataset id. Type an id such as "
+                        f"'cornell-movie-review-data/rotten_tomatoes' (letters, digits, '-', '_', '.', one '/'); "
+                        f"to use a file, upload it instead.")
+    return name
+
+
+def check_split(split: object) -> str:
+    if split in (None, ""):
+        return "train"
+    if not isinstance(split, str) or not SPLIT.match(split.strip()):
+        raise UserError(f"Split {str(split)[:60]!r} is not a split name: use a name such as train, validation or test.")
+    return split.strip()
+
+
+def fetch_hub_dataset(dataset_id: object, split: object, folder: Path, max_rows: int, token: str | None = None) -> Path:
+    """Stream a Hub dataset split (at most ``max_rows`` rows) and write it as Parquet for intake; read with the
+    caller's ``token`` (hub_auth.py), or anonymously."""
+    name, split = check_hub_dataset_id(dataset_id), check_split(split)
+    try:
+        from datasets import load_dataset
+
+        dataset = load_dataset(name, split=split, streaming=True, token=token if token else False)
+        rows = list(dataset.take(max_rows + 1))
+    except Exception as exc:  # offline, unknown id, gated, bad split: all mean "could not load"
+        raise UserError(f"Could not load {name!r} (split {split!r}) from the Hugging Face Hub: "
+                        f"{type(exc).__name__}. The Hub may be unreachable from this machine; upload a file instead."
+                        ) from exc
+    if len(rows) > max_rows:
+        raise UserError(f"{name!r} split {split!r} has more than {max_rows:,} rows, the limit here. "
+                        f"Upload a sample of it as a file, or raise CLASSITUNE_MAX_ROWS where you run the app.")
+    frame = pd.DataFrame(rows)
+    for column, feature in (dataset.features or {}).items():
+        if hasattr(feature, "int2str") and column in frame:
+            frame[column] = frame[column].map(feature.int2str)
+    path = folder / f"{name.replace('/', '__')}-{split}.parquet"
+    frame.to_parquet(path)
+    return path
