@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (first time) and run the whole test suite, browser tests included (installs Debian's chromium if missing).
+# Set up (first time), lint, and run the whole test suite, browser tests included (installs Debian's chromium if missing).
+# The quick tier (about a minute, no ../shared): bash test.sh -m quick
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v chromium >/dev/null 2>&1; then
@@ -11,4 +12,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 bash scripts/setup.sh -r requirements-dev.txt
 export HF_HUB_OFFLINE=1
+.venv/bin/ruff check .
 exec .venv/bin/python -m pytest -q "$@"

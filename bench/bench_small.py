@@ -8,10 +8,11 @@ test set: SST-2 dev (872), Banking77 test (3,080), TREC test (500), AG News: the
 (3,800; the slices come from the first half); datasets with one file (climate_change_tweets, sms_spam): a seeded,
 stratified 20 % hold-out. A large ``--per-class`` takes the whole training set. "ours" is a run with the defaults
 (method auto: setfit on few rows per class, else full; the run holds out 10 % for validation, as in the app);
-"full" the same with method full; "baseline" is that run's own quick baseline (frozen embeddings + logistic regression); "chosen" is whichever
-of the two the run recommends; "before" is the recipe of issue 13 (3 epochs, batch 32, random head, one learning
-rate, [CLS] pooling). SetFit itself runs in a subprocess with its documented paper setting, ``num_iterations=20``,
-otherwise defaults, on the same rows. One JSON line per run on stdout; a summary table at the end.
+"full" the same with method full; "baseline" is that run's own quick baseline (frozen embeddings + logistic
+regression); "chosen" is whichever of the two the run recommends; "before" is the recipe of issue 13 (3 epochs,
+batch 32, random head, one learning rate, [CLS] pooling). SetFit itself runs in a subprocess with its documented
+paper setting, ``num_iterations=20``, otherwise defaults, on the same rows. One JSON line per run on stdout;
+a summary table at the end.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def _digest(secret: str) -> str:
 
 def token_user(token: str) -> str:
     """The Hub user a token belongs to, asked of the Hub and remembered in memory (by hash) for 10 minutes."""
-    from trainer.hub.publish import whoami
+    from trainer.hub.client import whoami
 
     key = _digest(token)
     with _TOKEN_USERS_LOCK:

@@ -14,7 +14,8 @@ import gradio as gr
 
 from trainer.errors import UserError
 from trainer.hub.demo_space import create_demo_space
-from trainer.hub.publish import LICENSES, PublishOptions, default_repo_id, model_card, push, whoami
+from trainer.hub.client import whoami
+from trainer.hub.publish import LICENSES, PublishOptions, default_repo_id, model_card, push
 
 from .common import error_box, owner_key, publish_token, service, shown_errors
 from .train_tab import TrainTab, finished_runs

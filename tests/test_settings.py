@@ -78,13 +78,21 @@ def test_every_training_setting_has_a_component_in_the_train_tab_read_by_name():
 def test_a_changed_setting_is_in_the_plan_and_every_setting_in_the_card(f):
     from space.plain import markdown_text
     from space.train_tab import _your_settings
-    from trainer.hub.publish import _training_rows
+    from trainer.hub.card import training_rows as _training_rows
 
     config = changed(f)
     label = f.metadata["label"]
     if f.name not in ("model", "method"):  # the plan's first line names those two
         assert markdown_text(label) in _your_settings(config)
     assert label in [row[0] for row in _training_rows(config.to_dict(), {}, {"pairs": 1})]
+
+
+def test_the_card_shows_what_an_auto_method_resolved_to():
+    from trainer.hub.card import training_rows
+
+    rows = training_rows(TrainConfig().to_dict(), {"method": "setfit"}, {"pairs": 640})
+    assert ["Method", "setfit"] == rows[[r[0] for r in rows].index("Method")][:2]
+    assert ["Training pairs", 640] == [r for r in rows if r[0] == "Training pairs"][0][:2]
 
 
 def test_settings_check_each_other_and_old_names_still_load():

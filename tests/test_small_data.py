@@ -126,7 +126,7 @@ def test_baseline_publishes_in_setfit_format_and_loads_with_setfit(few_shot, tmp
         prepare_folder(run, PublishOptions(repo_id="alice/x", model=TUNED, adapter_only=True), tmp_path / "y")
     tuned_card = prepare_folder(run, PublishOptions(repo_id="alice/trec", model=TUNED), tmp_path / "t") / "README.md"
     text = tuned_card.read_text()
-    assert "library_name: transformers" in text and "SetFit-style" in text and "training_pairs" in text
+    assert "library_name: transformers" in text and "SetFit-style" in text and "| Training pairs |" in text
 
 
 def test_mean_pooling_layer_is_masked_mean_pooling_and_loads_with_pipeline(tmp_path):

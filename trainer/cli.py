@@ -27,14 +27,16 @@ EXIT_CANCELLED = 130
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting, with its help, choices and default from its declaration (config.py)."""
+    """One flag per setting, with its help, choices and default from its declaration (config.py). Choices go in the
+    help, not to argparse, so a wrong value gets the same message as in the app and the API."""
     for f in fields(TrainConfig):
         if f.name in ("text_column", "label_column"):
             continue
         meta = f.metadata
         default = f"empty: {meta['auto']}" if meta["auto"] else f"default: {default_of(f)!r}"
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None, choices=meta["choices"],
-                            help=f"{meta['help']} ({default})".replace("%", "%%"))
+        choices = f"{{{','.join(meta['choices'])}}} " if meta["choices"] else ""
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None,
+                            help=f"{choices}{meta['help']} ({default})".replace("%", "%%"))
 
 
 def _single_file(folder: str | None) -> str | None:

@@ -98,9 +98,9 @@ class TrainConfig:
                         rule="use 1, or the number of GPUs to train this run on data-parallel",
                         help="more than 1 trains data-parallel (accelerate launch)")
     text_column: str | None = setting(None, label="Text column", group="data", auto="detected",
-                                      help="the column holding the texts")
+                                      rule="use a column name", help="the column holding the texts")
     label_column: str | None = setting(None, label="Label column", group="data", auto="detected",
-                                       help="the column holding the labels")
+                                       rule="use a column name", help="the column holding the labels")
     task: str = setting("auto", label="Labels", group="data", choices=("auto", "single", "multi"),
                         help="single: one label per text; multi: several; auto: detected from the data")
     label_delimiter: str | None = setting(None, label="Label separator", group="data", auto=", ; or | detected",
@@ -108,6 +108,7 @@ class TrainConfig:
                                           rule="use one short separator such as ',' ';' or '|'",
                                           help="multi-label cells such as 'joy,love'")
     label_columns: list[str] | None = setting(None, label="Label columns", group="data", auto="detected",
+                                              rule="use a list of column names",
                                               help="multi-label data with one 0/1 column per label")
     thresholds: str = setting("per_label", label="Decision thresholds", choices=("per_label", "global"),
                               help="multi-label: tuned per label (rare labels: global) or one for all")
@@ -142,7 +143,7 @@ class TrainConfig:
             wrong = wrong or not _typed(f.type, value)
             if wrong:
                 rule = (f"use one of {', '.join(meta['choices'])}" if meta["choices"] else meta["rule"] or
-                        f"use {f.type.split(' ')[0]}") + (", or leave it empty for auto" if meta["auto"] else "")
+                        _TYPE_WORDS[f.type.split(' ')[0]]) + (", or leave it empty for auto" if meta["auto"] else "")
                 raise UserError(f"Invalid setting {f.name}={value!r}: {rule}.")
         self._check_together()
 
@@ -220,6 +221,10 @@ def _shown(value, auto: str) -> str:
     if value is None:
         return f"auto ({auto})"
     return ", ".join(value) if isinstance(value, list) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_TYPE_WORDS = {"str": "use text", "int": "use a whole number", "float": "use a number", "bool": "use true or false",
+               "list[str]": "use a list of names"}
 
 
 def _typed(kind: str, value) -> bool:

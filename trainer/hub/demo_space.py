@@ -4,7 +4,8 @@ SetFit; multi-label models show the label set at their tuned thresholds)."""
 from __future__ import annotations
 
 from trainer.errors import UserError
-from trainer.hub.publish import PublishOptions, _api, _check_namespace, _hub_error
+from trainer.hub.client import check_namespace, hub_api, hub_error
+from trainer.hub.publish import PublishOptions
 
 DEMO_APP = '''import gradio as gr
 {loader}
@@ -69,9 +70,9 @@ def create_demo_space(model_repo: str, token: str | None, space_id: str | None =
 
     space_id = space_id or f"{model_repo}-demo"
     PublishOptions(repo_id=space_id).validate()
-    api = _api(token, endpoint)
+    api = hub_api(token, endpoint)
     try:
-        _check_namespace(api, space_id)
+        check_namespace(api, space_id)
         setfit = api.file_exists(model_repo, "config_setfit.json")  # a quick baseline published in SetFit format
         url = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
         files = demo_space_files(model_repo, setfit)
@@ -80,5 +81,5 @@ def create_demo_space(model_repo: str, token: str | None, space_id: str | None =
     except UserError:
         raise
     except Exception as exc:
-        raise _hub_error(exc, space_id) from None
+        raise hub_error(exc, space_id) from None
     return {"url": str(url), "space_id": space_id}

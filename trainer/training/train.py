@@ -77,6 +77,21 @@ def _out_of_disk(exc: BaseException) -> bool:
     return False
 
 
+def library_versions() -> dict[str, str]:
+    """The versions that trained the run (the model card's "Framework versions")."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"Python": platform.python_version()}
+    for name in ("torch", "transformers", "peft", "sentence-transformers", "setfit", "scikit-learn", "datasets",
+                 "huggingface_hub"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
 def _drop_partial_checkpoints(run: Run) -> None:
     """Free what a failed save left behind; complete checkpoints stay for a later resume."""
     for folder in run.path("checkpoints").glob("checkpoint-*"):
@@ -97,7 +112,8 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
     schedule = plan(config, len(train), hw, world_size())
     batch = schedule.batch_size
     started = time.time()
-    reporter.state("running", **this_process(), hardware=hw.describe(), phase="loading model", error=None)
+    reporter.state("running", **this_process(), hardware=hw.describe(), phase="loading model", error=None,
+                   versions=library_versions())
     try:
         summary = _train(run, config, train, validation, test, labels, reporter, hw, schedule, resume, started)
     except RunCancelled:
