@@ -11,15 +11,13 @@ from dataclasses import dataclass, fields
 
 import gradio as gr
 
+from trainer.bodies.catalog import CATALOG, REFERENCE
 from trainer.config import TrainConfig, default_of
 from trainer.errors import UserError
 
-MODELS = [("all-MiniLM-L6-v2 (embedded, offline)", "default"),
-          ("BAAI/bge-small-en-v1.5 (from the Hub)", "BAAI/bge-small-en-v1.5"),
-          ("distilbert-base-uncased (from the Hub)", "distilbert-base-uncased"),
-          ("bert-base-uncased (from the Hub)", "bert-base-uncased"),
-          ("roberta-base (from the Hub)", "roberta-base"),
-          ("microsoft/deberta-v3-small (from the Hub)", "microsoft/deberta-v3-small")]
+MODELS = [("auto: measure the candidates on your data, best within the time budget", "auto"),
+          ("all-MiniLM-L6-v2 (embedded, offline, fastest)", "default")] + [
+    (f"{b.id} · {b.purpose} · {b.params_m}M · {b.license}", b.id) for b in CATALOG if b.id != REFERENCE]
 ELEM_IDS = {"method": "train-method"}  # ids the page's tests and styles know; else the name with dashes
 PER_ROW = 4
 
@@ -36,7 +34,7 @@ class SettingsForm:
         """The ``TrainConfig`` of the form's values (in ``inputs`` order) and the Data tab's settings."""
         read = {name: _read(name, value) for name, value in zip(self.components, values)}
         read.update({k: v for k, v in (data or {}).items() if v not in (None, "", [])})
-        read["model"] = read.get("model") or "default"
+        read["model"] = read.get("model") or "auto"
         return TrainConfig.from_dict(read)
 
 

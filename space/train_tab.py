@@ -11,7 +11,8 @@ import gradio as gr
 
 from trainer.config import METHOD_NAMES, TrainConfig
 from trainer.errors import UserError
-from trainer.models import display_name
+from trainer.bodies.run_choice import auto_plan
+from trainer.models import AUTO_MODEL, display_name
 from trainer.service import HUB_MODEL, model_reference
 
 from . import train_form
@@ -137,6 +138,7 @@ def summary_markdown(report: dict | None, owner: str, config: TrainConfig) -> st
             f"{len(report['labels'])} {'labels' if multi else 'classes'} · {sizes['train']:,} train / "
             f"{sizes['validation']:,} validation rows · {e(display_name(config.model))} · "
             f"{METHOD_NAMES[plan.method]}  \n**Method**: {e(plan.method_why)}  \n**Plan**: {e(plan.describe())}"
+            + (f"  \n**Model**: {e(auto_plan(config.time_budget_minutes))}" if config.model == AUTO_MODEL else "")
             + _your_settings(config))
 
 

@@ -17,6 +17,8 @@ SHARED = Path(os.environ.get("CLASSITUNE_SHARED_DATASETS", ROOT.parent / "shared
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # the stand-in Hub speaks the LFS protocol, not Xet
+# No offline bodies (scripts/get_mpnet.py) unless a test installs one: model=auto sees the embedded default only.
+os.environ.setdefault("CLASSITUNE_BODIES_DIR", str(ROOT / "tests" / "no-bodies"))
 
 
 @pytest.fixture(scope="session")

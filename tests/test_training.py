@@ -113,6 +113,12 @@ def test_cli_predict_writes_escaped_csv(full_run, tmp_path):
     rows = list(csv.DictReader(open(out)))
     assert [r["label"] for r in (rows[0], rows[2])] == ["positive", "negative"]
     assert rows[1]["text"].startswith("'=")
+    for use, name in (([], "what this run recommends"), (["--use", "baseline"], "the quick baseline")):
+        # a run folder: the model the run recommends, or the one asked for
+        result = subprocess.run([sys.executable, "-m", "trainer", "predict", "--model", str(run.dir), "--input",
+                                 str(source), "--output", str(out), *use], capture_output=True, text=True, cwd=ROOT)
+        assert result.returncode == 0 and name in result.stdout, result.stderr
+        assert [r["label"] for r in csv.DictReader(open(out))][0] == "positive"
 
 
 def test_lora_learns_and_keeps_adapter(shared, sst2_slice, tmp_path):

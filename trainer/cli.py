@@ -143,6 +143,7 @@ def cmd_train(args) -> int:
     from trainer.runs.store import Run, RunStore
     from trainer.training.run_progress import is_main_process, world_size
     from trainer.runs.start import prepare_run, write_run
+    from trainer.training.choice import chosen_model
     from trainer.training.train import run_training
 
     data = args.data or _single_file(os.environ.get("SM_CHANNEL_TRAIN"))
@@ -186,8 +187,9 @@ def cmd_train(args) -> int:
         best, base = status.get("best", {}), status.get("baseline", {})
         second = "micro_f1" if config.task == "multi" else "accuracy"
         print(f"done: {second}={best.get(second, 0):.4f} macro_f1={best.get('macro_f1', 0):.4f} "
-              f"(baseline {second}={base.get(second, 0):.4f} macro_f1={base.get('macro_f1', 0):.4f}) "
-              f"model: {run.model_dir}", flush=True)
+              f"(baseline {second}={base.get(second, 0):.4f} macro_f1={base.get('macro_f1', 0):.4f})\n"
+              f"recommended: {chosen_model(status)}: {(status.get('recommended') or {}).get('message', '')}\n"
+              f"use it: python -m trainer predict --model {run.dir} --input FILE --output OUT.csv", flush=True)
         if os.environ.get("SM_MODEL_DIR"):
             shutil.copytree(run.model_dir, os.environ["SM_MODEL_DIR"], dirs_exist_ok=True)
     return 0
@@ -195,7 +197,7 @@ def cmd_train(args) -> int:
 
 def cmd_predict(args) -> int:
     from trainer.intake.data import read_table
-    from trainer.predict import Classifier
+    from trainer.predict import Classifier, run_classifier
     from trainer.intake.spreadsheet import safe_cell
 
     frame, info, _ = read_table(args.input)
@@ -203,7 +205,11 @@ def cmd_predict(args) -> int:
     if column is None or column not in frame.columns:
         raise UserError(f"Text column {column!r} not found in {info.name!r}; columns: {', '.join(frame.columns)}. "
                         f"Pass --text-column.")
-    classifier = Classifier(args.model, batch_size=int(args.batch_size))
+    if (Path(args.model) / "status.json").is_file():  # a run folder: the model it recommends
+        classifier, name = run_classifier(Path(args.model), args.use or None)
+        print(f"using {name}: {'your choice' if args.use else 'what this run recommends'}")
+    else:
+        classifier = Classifier(args.model, batch_size=int(args.batch_size))
     texts = frame[column].fillna("").astype(str).tolist()
     results = []
     threshold = float(args.threshold) if args.threshold else None
@@ -319,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="label every text of a file with a tuned model")
-    p.add_argument("--model", required=True, help="a model folder, e.g. RUN_DIR/model")
+    p.add_argument("--model", required=True, help="a run folder (its recommended model) or a model folder")
+    p.add_argument("--use", choices=["tuned", "baseline"], help="with a run folder: this model, not the recommended")
     p.add_argument("--input", required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--text-column")

@@ -39,8 +39,13 @@ def setting(default=MISSING, *, label: str, help: str, group: str = "advanced", 
 class TrainConfig:
     """Everything that decides a run. ``None`` means "choose for me" (resolved when the run is prepared)."""
 
-    model: str = setting("default", label="Model", group="main",
-                         help="the base encoder: 'default' (all-MiniLM-L6-v2, embedded), a Hub id, or a local folder")
+    model: str = setting("auto", label="Model", group="main",
+                         help="the base encoder: 'auto' (candidates measured on your data, within the time budget), "
+                              "'default' (all-MiniLM-L6-v2, embedded), a Hub id, or a local folder")
+    time_budget_minutes: float = setting(15.0, label="Time budget (minutes)", group="main",
+                                         check=lambda v: 1 <= v <= 1440, rule="use 1 to 1440 minutes",
+                                         help="model auto takes a larger base model only when its estimated "
+                                              "training time fits this budget")
     method: str = setting("auto", label="Method", group="main", choices=("auto", "full", "lora", "setfit"),
                           help="auto: setfit for few rows per class, else full; lora: adapters; setfit: contrastive pairs")
     epochs: float | None = setting(None, label="Epochs", group="main", auto="from the data's size",

@@ -9,6 +9,7 @@ from trainer.errors import UserError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_ALIAS = "default"
+AUTO_MODEL = "auto"  # measured on the user's data when the run starts (bodies/auto.py); before that, the default
 HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,9 +33,13 @@ def resolve_model(name_or_path: str | None) -> str:
     as is; anything else is treated as a Hub id and only works when the Hub is
     reachable.
     """
+    from trainer.bodies.catalog import local_copy
+
     name = (name_or_path or "").strip()
-    if _is_default(name):
+    if _is_default(name) or name == AUTO_MODEL:
         return str(embedded_model_dir())
+    if local_copy(name) is not None:  # a catalog body installed for offline use
+        return str(local_copy(name))
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -56,7 +61,7 @@ def check_remote_model(name: str | None) -> None:
     if not isinstance(name, str):
         raise UserError("The model must be a text: 'default' or a Hugging Face Hub model id.")
     name = name.strip()
-    if _is_default(name):
+    if _is_default(name) or name == AUTO_MODEL:
         return
     if (not HUB_ID.match(name) or ".." in name or name.endswith(".")
             or any((base / name).exists() for base in (Path.cwd(), PROJECT_ROOT))):
@@ -67,6 +72,8 @@ def check_remote_model(name: str | None) -> None:
 
 def display_name(name_or_path: str | None) -> str:
     """A short human name for a model: the Hub id for the embedded default, else what was given."""
+    if (name_or_path or "").strip() == AUTO_MODEL:
+        return "auto (the best candidate measured on your data)"
     resolved = resolve_model(name_or_path)
     if resolved == str(embedded_model_dir()):
         return DEFAULT_MODEL_NAME

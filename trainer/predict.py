@@ -184,6 +184,21 @@ def _cached(kind: str, path: str, stamp: float):
     return Classifier(path) if kind == "model" else BaselineClassifier(path)
 
 
+def run_classifier(run_dir: Path, which: str | None = None):
+    """(the classifier, its name) of a finished run: the model it recommends (or the user chose), unless ``which``
+    (tuned or baseline) says otherwise."""
+    from trainer.runs.store import Run
+    from trainer.training.choice import BASELINE, check_choice, chosen_model
+
+    run = Run(Path(run_dir))
+    which = check_choice(which) if which else chosen_model(run.status())
+    if which == BASELINE:
+        return BaselineClassifier(str(run.dir)), "the quick baseline (frozen encoder + logistic regression)"
+    if not run.model_dir.is_dir():
+        raise UserError(f"Run {run.dir.name} has no fine-tuned model (model/); it did not finish.")
+    return Classifier(str(run.model_dir)), "the fine-tuned model (model/)"
+
+
 def load_classifier(path: Path, kind: str = "model"):
     """A cached classifier; a folder rewritten since (a new training into it) is reloaded."""
     marker = path / ("config.json" if kind == "model" else "baseline/baseline.json")

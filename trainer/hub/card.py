@@ -41,6 +41,7 @@ class CardData:
     split_source: str
     data_table: str
     training_table: str
+    body_choice: str  # how model=auto chose the base model, with its probe table; empty for a named model
     hardware: str
     train_seconds: object
     samples_per_second: object
@@ -152,7 +153,8 @@ def _card_data(s: _Run, repo: str, options) -> CardData:
         data_table=markdown_table(["label", "train", "validation"], [[n, c["train"], c["validation"]]
                                                                      for n, c in class_counts.items()])
         if class_counts else "",
-        training_table=_training_table(s), hardware=s.status.get("hardware", "unknown"),
+        training_table=_training_table(s), body_choice=_body_choice(s.status.get("model_choice")),
+        hardware=s.status.get("hardware", "unknown"),
         train_seconds=s.status.get("train_seconds", "?"), samples_per_second=s.status.get("samples_per_second", "?"),
         versions="\n".join(f"- {name}: {version}" for name, version in (s.status.get("versions") or {}).items())
         or "- not recorded (a run from an earlier version of ClassiTune)",
@@ -201,6 +203,17 @@ def _what(s: _Run) -> str:
             + (" The encoder was trained SetFit-style on pairs of training texts (same label or not, "
                "cosine-similarity loss), then the classification head was fitted as a logistic regression on its "
                "features; it is saved as a standard transformers classifier." if method == "setfit" else ""))
+
+
+def _body_choice(choice: dict | None) -> str:
+    if not choice:
+        return ""
+    rows = [[p["model"], "-" if p["score"] is None else f"{p['score']:.3f} ± {p['spread']:.3f}",
+             "-" if p["train_seconds"] is None else f"{p['train_seconds'] / 60:.1f}"] for p in choice["probes"]]
+    table = ("\n\n" + markdown_table(["candidate body", "probe score (5-fold, frozen)", "estimated minutes"], rows)
+             if rows else "")
+    return f"\nThe base model was chosen by measuring candidates on the training data (model `auto`): " \
+           f"{choice['reason']}{table}\n"
 
 
 def _training_table(s: _Run) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 PHASES = {"loading model": "loading the model", "baseline": "fitting the quick baseline on frozen embeddings",
           "tokenizing": "tokenizing the texts", "training": "training", "evaluating": "evaluating the best model",
           "saving model": "saving the model", "done": "done",
-          "checking labels": "checking the training labels (likely label errors)"}
+          "checking labels": "checking the training labels (likely label errors)",
+          "choosing model": "measuring candidate base models on your data (model auto)"}
 SCORES = (("accuracy", "accuracy"), ("micro_f1", "micro-F1"), ("macro_f1", "macro-F1"))
 
 

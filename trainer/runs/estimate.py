@@ -63,7 +63,7 @@ def measured_speed(history: list[dict], config: TrainConfig, hw: Hardware) -> tu
                 and (status.get("hardware") or "").startswith("GPU" if hw.device == "cuda" else "CPU")):
             length = (status.get("config_resolved") or {}).get("max_length") or run_config.get("max_length")
             return float(status["samples_per_second"]), int(length or REFERENCE_LENGTH), "your last run's speed"
-    if hw.device == "cpu" and config.model == "default":
+    if hw.device == "cpu" and config.model in ("default", "auto"):  # auto: for the default; larger within the budget
         return CPU_DEFAULT_SPEED[config.method], REFERENCE_LENGTH, "benchmark speed of this model on 2 CPU cores"
     return None
 

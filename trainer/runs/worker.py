@@ -75,6 +75,7 @@ def estimate_gpu_seconds(run: Run) -> int:
     samples = schedule.total_steps * schedule.batch_size * texts_per_sample + rows["validation"] * evaluations
     model = Path(resolve_model(config.model))
     weights = sum(f.stat().st_size for f in model.glob("*.safetensors")) if model.is_dir() else 0
+    weights = 0 if config.model == "auto" else weights  # auto may choose a base-size body
     scale = max(1.0, (weights or 440e6) / 91e6)  # the default's model.safetensors is 91 MB
     return int(45 + samples * scale / 200)
 

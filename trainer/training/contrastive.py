@@ -58,10 +58,23 @@ def _scorer(st_model, train_texts, train_targets, validation_texts, truth, label
     return score
 
 
+def sentence_encoder(model_path: str, mean: bool, device: str = "cpu"):
+    """The base encoder as a sentence-transformer that pools as the exported classifier reads: the mean of the
+    token vectors where the run added the mean-pooling layer, else the first token (which BERT's pooler and the
+    RoBERTa-style heads read). Any other module the model ships (Dense, Normalize) is left out: the classifier
+    has none, and the cosine loss does not see a normalisation."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    transformer = SentenceTransformer(model_path, device=device, trust_remote_code=False)[0]
+    pooling = Pooling(transformer.get_embedding_dimension(), "mean" if mean else "cls")
+    return SentenceTransformer(modules=[transformer, pooling], device=device)
+
+
 def fit_contrastive(f: Fitting):
     """Train a sentence-transformers copy of the base encoder on SetFit's pairs, load its weights into the run's
     classifier and refit the head on the tuned features; return (the classifier, the training summary)."""
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+    from sentence_transformers import SentenceTransformerTrainer
     from sentence_transformers import SentenceTransformerTrainingArguments as Arguments
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
     from transformers import PrinterCallback, TrainerCallback
@@ -74,7 +87,7 @@ def fit_contrastive(f: Fitting):
     record_choices(f, head_init="logistic regression on the tuned encoder")
     f.reporter.phase("training")
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if f.hw.device == "cuda" else "cpu"
-    encoder = SentenceTransformer(f.model_path, device=device, trust_remote_code=False)
+    encoder = sentence_encoder(f.model_path, f.pooling_layer is not None, device)
     encoder.max_seq_length = f.max_length
     if f.config.freeze_embeddings:  # as for full fine-tunes: the largest tensor, its AdamW update slows CPU steps
         encoder[0].auto_model.get_input_embeddings().weight.requires_grad_(False)

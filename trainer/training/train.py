@@ -29,6 +29,7 @@ from trainer.runs.hardware import Hardware, detect, precision_for
 from trainer.quality.label_errors import find_label_errors, with_verdicts
 from trainer.training.contrastive import fit_contrastive
 from trainer.training.fine_tune import Fitting, fine_tune
+from trainer.bodies.run_choice import resolve_body
 from trainer.training.mean_pooling import add_mean_pooling_layer, trained_for_mean_pooling
 from trainer.models import display_name, model_max_length, resolve_model
 from trainer.training.run_progress import Reporter, world_size
@@ -115,6 +116,7 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
     reporter.state("running", **this_process(), hardware=hw.describe(), phase="loading model", error=None,
                    versions=library_versions())
     try:
+        config = resolve_body(reporter, config, train, len(validation), labels, hw)
         summary = _train(run, config, train, validation, test, labels, reporter, hw, schedule, resume, started)
     except RunCancelled:
         reporter.state("cancelled", error="Cancelled by the user; metrics up to that point are kept.")
