@@ -1,7 +1,12 @@
 """Small data: ClassiTune's defaults vs its own quick baseline, SetFit, and the recipe before warm starts.
 
-    python bench/bench_small.py [--datasets sst2,banking77,trec,ag_news] [--per-class 8,32,128] [--seeds 0,1,2]
-                                [--systems ours,full,before,setfit] [--setfit-python /path/to/venv/bin/python]
+    python bench/bench_small.py [--datasets sst2,banking77,trec,ag_news,tweet_eval_emoji] [--per-class 8,32,128]
+                                [--seeds 0,1,2] [--systems ours,ours-default,full,before,setfit,setfit-mpnet]
+                                [--setfit-python /path/to/venv/bin/python]
+
+"ours" trains with model=auto (bodies measured on the slice; all-mpnet-base-v2 is a candidate once
+scripts/get_mpnet.py installed it, with CLASSITUNE_BODIES_DIR pointing there), "ours-default" with MiniLM;
+"setfit-mpnet" is SetFit with all-mpnet-base-v2. TweetEval emoji keeps its 8 most frequent classes.
 
 Each slice takes N training rows per class (seeded; the same slice for every system) and is scored on a held-out
 test set: SST-2 dev (872), Banking77 test (3,080), TREC test (500), AG News: the second half of its test file
@@ -49,6 +54,9 @@ def load(dataset: str, test_rows: int = TEST_ROWS) -> tuple[pd.DataFrame, pd.Dat
     else:
         pool = pd.read_csv(folder / "train.csv")
         test = pd.read_csv(folder / ("validation.csv" if dataset == "sst2" else "test.csv"))
+    if dataset == "tweet_eval_emoji":  # its 8 most frequent classes (issue 31's grid)
+        top = pool["label"].value_counts().index[:8]
+        pool, test = pool[pool["label"].isin(top)], test[test["label"].isin(top)]
     if len(test) > test_rows:
         test = test.sample(n=test_rows, random_state=0)
     return pool[["text", "label"]], test[["text", "label"]].reset_index(drop=True)
@@ -94,18 +102,19 @@ def classitune(train: pd.DataFrame, test: pd.DataFrame, settings: dict, workdir:
     return {"tuned": tuned, "baseline": base, "chosen": tuned if chosen == "tuned" else base,
             "tuned_macro_f1": round(tuned_f1, 4), "baseline_macro_f1": round(base_f1, 4),
             "recommended": chosen, "method": config.method, "seconds": round(seconds, 1),
+            "body": status.get("base_model_name"), "body_choice": (status.get("model_choice") or {}).get("reason"),
             "epochs": status["config_resolved"]["epochs"],
             "steps": status.get("best_checkpoint_step"), "samples_per_second": status.get("samples_per_second")}
 
 
-def setfit_one(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict:
+def setfit_one(train: pd.DataFrame, test: pd.DataFrame, seed: int, body: str = "default") -> dict:
     """Run inside the SetFit venv: the documented paper setting (num_iterations=20), otherwise SetFit's defaults."""
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments
 
-    from trainer.models import embedded_model_dir
+    from trainer.models import resolve_model
 
-    model = SetFitModel.from_pretrained(str(embedded_model_dir()))
+    model = SetFitModel.from_pretrained(resolve_model(body))
     with tempfile.TemporaryDirectory() as checkpoints:
         args = TrainingArguments(output_dir=checkpoints, num_iterations=20, seed=seed, report_to="none")
         trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_pandas(train, preserve_index=False))
@@ -117,6 +126,9 @@ def setfit_one(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> dict:
             "seconds": round(seconds, 1)}
 
 
+# SetFit's reference bodies: MiniLM (embedded) and mpnet. SetFit documents paraphrase-mpnet-base-v2; offline only
+# all-mpnet-base-v2 is installable (scripts/get_mpnet.py), so that is the mpnet measured here.
+SETFIT_BODIES = {"setfit": "default", "setfit-mpnet": "sentence-transformers/all-mpnet-base-v2"}
 BEFORE = {"method": "full", "epochs": 3, "batch_size": 32, "head_init": "random", "head_learning_rate": 1e-4, "pooling": "cls"}
 
 
@@ -125,39 +137,43 @@ def one(system: str, dataset: str, per_class: int, seed: int, setfit_python: str
     pool, test = load(dataset, test_rows)
     train = slice_of(pool, per_class, seed)
     row = {"system": system, "dataset": dataset, "per_class": per_class, "seed": seed, "rows": len(train)}
-    if system == "setfit":
+    if system in SETFIT_BODIES:
         command = [setfit_python or sys.executable, __file__, "--setfit-one", dataset, str(per_class), str(seed),
-                   "--test-rows", str(test_rows)]
+                   "--test-rows", str(test_rows), "--setfit-body", SETFIT_BODIES[system]]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode:
             return {**row, "error": done.stderr.strip().splitlines()[-1][:300]}
         return {**row, **json.loads(done.stdout.strip().splitlines()[-1])}
     with tempfile.TemporaryDirectory() as tmp:
-        chosen = {"ours": settings or {}, "full": {**(settings or {}), "method": "full"}, "before": BEFORE}[system]
+        chosen = {"ours": settings or {}, "full": {**(settings or {}), "method": "full"}, "before": BEFORE,
+                  "ours-default": {**(settings or {}), "model": "default"}}[system]
         return {**row, **classitune(train, test, chosen, Path(tmp), seed)}
 
 
 def summarise(rows: list[dict]) -> str:
-    lines = ["| dataset | rows/class | ours (method) | ours (chosen) | its baseline | full | SetFit | before | "
-             "s/run ours / full / SetFit |", "|---|---|---|---|---|---|---|---|---|"]
+    systems = ("ours", "ours-default", "full", "setfit", "setfit-mpnet", "before")
+    lines = ["| dataset | rows/class | ours: body (method) | ours (chosen) | its baseline | ours, MiniLM | full | "
+             "SetFit MiniLM | SetFit mpnet | before | s/run " + " / ".join(systems[:5]) + " |", "|---" * 11 + "|"]
     keys = sorted({(r["dataset"], r["per_class"]) for r in rows})
 
     def stat(system: str, field: str, dataset: str, per_class: int) -> str:
         values = [r[field] for r in rows if r["system"] == system and r["dataset"] == dataset
-                  and r["per_class"] == per_class and field in r]
+                  and r["per_class"] == per_class and r.get(field) is not None]
         if not values:
             return "-"
-        if field == "method":
-            return "/".join(sorted(set(values)))
+        if field in ("method", "body"):
+            return "/".join(sorted({str(v).split("/")[-1] for v in values}))
         spread = statistics.pstdev(values) if len(values) > 1 else 0.0
         return f"{statistics.mean(values):.3f} ± {spread:.3f}" if field != "seconds" else f"{statistics.mean(values):.0f}"
 
     for dataset, per_class in keys:
-        cells = [stat("ours", "tuned", dataset, per_class) + f" ({stat('ours', 'method', dataset, per_class)})",
-                 stat("ours", "chosen", dataset, per_class), stat("ours", "baseline", dataset, per_class),
-                 stat("full", "chosen", dataset, per_class), stat("setfit", "accuracy", dataset, per_class),
-                 stat("before", "tuned", dataset, per_class),
-                 " / ".join(stat(system, "seconds", dataset, per_class) for system in ("ours", "full", "setfit"))]
+        def cell(system, field, dataset=dataset, per_class=per_class):
+            return stat(system, field, dataset, per_class)
+
+        cells = [f"{cell('ours', 'body')} ({cell('ours', 'method')})", cell("ours", "chosen"), cell("ours", "baseline"),
+                 cell("ours-default", "chosen"), cell("full", "chosen"), cell("setfit", "accuracy"),
+                 cell("setfit-mpnet", "accuracy"), cell("before", "tuned"),
+                 " / ".join(cell(system, "seconds") for system in systems[:5])]
         lines.append(f"| {dataset} | {per_class} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -172,6 +188,7 @@ def main() -> None:
     parser.add_argument("--test-rows", type=int, default=TEST_ROWS, help="subsample larger test sets to this many")
     parser.add_argument("--settings", type=json.loads, default=None, help="JSON overrides of ours' defaults")
     parser.add_argument("--setfit-one", nargs=3, metavar=("DATASET", "PER_CLASS", "SEED"))
+    parser.add_argument("--setfit-body", default="default", help="with --setfit-one: SetFit's base model")
     parser.add_argument("--summarise", nargs="+", metavar="LOG", help="only print the table of earlier runs' lines")
     args = parser.parse_args()
     if args.summarise:
@@ -181,7 +198,7 @@ def main() -> None:
     if args.setfit_one:
         dataset, per_class, seed = args.setfit_one
         pool, test = load(dataset, args.test_rows)
-        print(json.dumps(setfit_one(slice_of(pool, int(per_class), int(seed)), test, int(seed))))
+        print(json.dumps(setfit_one(slice_of(pool, int(per_class), int(seed)), test, int(seed), args.setfit_body)))
         return
     rows = []
     print(json.dumps({"machine": machine()}), flush=True)

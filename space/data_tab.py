@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from trainer.intake.data import detect_columns, read_table
+from trainer.intake.data import read_table
 from trainer.errors import UserError
 from trainer.intake.hub_data import fetch_hub_dataset
 from trainer.intake.label_sets import LabelOptions
@@ -88,22 +88,25 @@ NO_FILE = "Upload a dataset first (CSV, TSV, JSON Lines or Parquet), or use the 
 def _cleared() -> tuple:
     """Every output of a file, emptied: nothing of the previous file stays on screen."""
     none = gr.update(choices=[], value=None)
-    return (None, none, none, None, gr.update(choices=[], value=[]), "", None, None, None)
+    return (None, none, none, None, gr.update(choices=[], value=[]), "auto", "", "", None, None, None)
 
 
-@shown_errors(9, on_error=lambda: _cleared())
-def on_file(path: str | None, task: str | None, delimiter: str | None):
-    """Whenever the file changes (upload, example, Hub, corrected file, cleared): preview it, prefill the column
-    pickers from detection and validate it, in one step, so no report of the previous file shows under its preview
-    (and a file that cannot be read leaves nothing of the previous one to train on by mistake)."""
+@shown_errors(11, on_error=lambda: _cleared())
+def on_file(path: str | None):
+    """Whenever the file changes (upload, example, Hub, corrected file, cleared): read it by detection alone, as
+    the CLI does, and fill the pickers from what was detected, in one step, so no report or label setting of the
+    previous file applies to this one (and a file that cannot be read leaves nothing to train on by mistake).
+    Columns detection picked are not sent back as the user's choice (data.load_dataset_file)."""
     if not path:
         return _cleared()
     frame, _, _ = read_table(path)
-    text, label, _ = detect_columns(frame)
+    report = _report(path, None, None, "auto", None, None)
+    found = report[1]
+    indicator = found["label_format"].get("form") == "indicator_columns"
     columns = list(frame.columns)
-    report = _report(path, text, label, task, delimiter, None)
-    return (frame.head(20).astype(str), gr.update(choices=columns, value=text), gr.update(choices=columns, value=label),
-            path, gr.update(choices=columns, value=[]), *report)
+    return (frame.head(20).astype(str), gr.update(choices=columns, value=found["text_column"]),
+            gr.update(choices=columns, value=None if indicator else found["label_column"]), path,
+            gr.update(choices=columns, value=[]), "auto", "", *report)
 
 
 def _report(path, text_column, label_column, task, delimiter, label_columns, model=None) -> tuple:
@@ -172,8 +175,9 @@ def build() -> DataTab:
     outputs = [summary, report, distribution, lengths, error]
     private = dict(api_visibility="private", **INTAKE_EVENTS)
     # One handler for every way a file arrives or leaves: the upload box is the single source of the dataset.
-    upload.change(on_file, [upload, task, label_delimiter],
-                  [preview, text_column, label_column, path, label_columns, *outputs], **private)
+    upload.change(on_file, [upload],
+                  [preview, text_column, label_column, path, label_columns, task, label_delimiter, *outputs],
+                  **private)
     example.click(lambda: str(EXAMPLE), None, upload, **private)
     hub_button.click(load_hub_dataset, [hub_id, hub_split], [upload, error], **private)
     label_errors_panel.build(path, text_column, label_column, upload, [task, label_delimiter, label_columns])

@@ -244,7 +244,9 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     if text_col is None:
         raise UserError(f"No text column found in {info.name!r}: no column holds strings. "
                         f"Columns: {', '.join(map(repr, df.columns))}. Name the text column yourself.")
-    by_name = bool(label_column) or why.get("label", "").startswith("named")
+    # The column detection picked, sent back by a form that was filled from detection, is not a user's choice:
+    # the file is read as if nothing were named (the browser and the CLI read a file the same way).
+    by_name = (bool(label_column) and label_column != label_guess) or why.get("label", "").startswith("named")
     fmt = label_sets.detect_format(df, text_col, label_col, by_name, task, label_delimiter, label_columns, info.name)
     multi = fmt.task == "multi"
     if fmt.unsure:

@@ -1,0 +1,79 @@
+"""The Data tab reads a file exactly as the CLI does, and a new file starts from detection (issue 30, items 1-2).
+
+The files are generated in the shapes users brought: comments with one 0/1 column per label, and a
+semicolon-delimited export with one label per row after it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainer.intake.data import load_dataset_file
+
+pytestmark = pytest.mark.quick
+ROOT = Path(__file__).resolve().parent.parent
+EMOTIONS = ["anger", "disgust", "fear", "joy", "love", "sadness", "surprise"]
+
+
+def indicator_file(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    flags = (rng.random((120, len(EMOTIONS))) < 0.3).astype(int)
+    flags[flags.sum(1) == 0, 3] = 1
+    frame = pd.DataFrame(flags, columns=EMOTIONS)
+    frame.insert(0, "comment_text", [f"comment number {i} about how I feel today, {EMOTIONS[i % 7]}" for i in range(120)])
+    path = folder / "comments.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def semicolon_file(folder: Path) -> Path:
+    labels = [f"emoji_{i}" for i in range(8)]
+    frame = pd.DataFrame({"id": range(160), "label": [labels[i % 8] for i in range(160)],
+                          "tweet": [f"tweet {i} with some words about the day #{i % 8}" for i in range(160)],
+                          "lang": "en"})
+    path = folder / "tweets.csv"
+    frame.to_csv(path, sep=";", index=False)
+    return path
+
+
+def cli_report(path: Path) -> dict:
+    done = subprocess.run([sys.executable, "-m", "trainer", "validate", str(path)], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_browser_reads_a_file_as_the_cli_does_and_a_new_file_starts_from_detection(tmp_path, data_root):
+    from space import data_tab
+
+    comments, tweets = indicator_file(tmp_path), semicolon_file(tmp_path)
+    out = data_tab.on_file(str(comments))
+    preview, text, label, path, label_columns, task, delimiter, summary, report = out[:9]
+    cli = cli_report(comments)
+    assert report["task"] == cli["task"] == "multi" and report["labels"] == cli["labels"] == EMOTIONS
+    assert text["value"] == "comment_text" and label["value"] is None  # no single column posing as the label
+    assert "multi-label" in summary and "7 labels" in summary
+    # the form sends back what it was filled with: still the same reading
+    again = data_tab.validate(path, text["value"], label["value"], task, delimiter, label_columns["value"])
+    assert again[1]["labels"] == EMOTIONS
+    out = data_tab.on_file(str(tweets))  # the next file: nothing of the multi-label one carries over
+    _, text, label, _, label_columns, task, delimiter, summary, report = out[:9]
+    assert (task, delimiter, label_columns["value"]) == ("auto", "", [])
+    assert report["task"] == cli_report(tweets)["task"] == "single" and len(report["labels"]) == 8
+    assert (text["value"], label["value"]) == ("tweet", "label")
+
+
+def test_a_detected_column_sent_back_is_not_a_choice_but_single_still_reads_one_column(tmp_path):
+    comments = indicator_file(tmp_path)
+    detected = load_dataset_file(comments, with_lengths=False)
+    assert detected.report.task == "multi"
+    sent_back = load_dataset_file(comments, label_column=detected.report.detected["label"], with_lengths=False)
+    assert sent_back.report.labels == detected.report.labels
+    one = load_dataset_file(comments, label_column="anger", task="single", with_lengths=False)
+    assert one.report.task == "single" and sorted(one.report.labels) == ["0", "1"]
