@@ -85,8 +85,13 @@ def cmd_label_errors(args) -> int:
     from trainer.quality.label_errors import corrected_file, label_errors_in_file
     from trainer.intake.spreadsheet import safe_rows
 
+    limits = None
+    if args.app_limits:
+        from trainer.service import intake_limits
+
+        limits = intake_limits()
     result = label_errors_in_file(args.file, args.text_column, args.label_column, model=args.model,
-                                  labels=_label_options(args))
+                                  labels=_label_options(args), limits=limits)
     if args.format == "json":
         text = json.dumps(result.to_dict(limit=args.top or None), indent=2, ensure_ascii=False)
     else:
@@ -310,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corrected", help="also write the file with a suggested_label column (or without flagged rows); "
                         "JSON Lines, Parquet or CSV by its ending")
     p.add_argument("--corrected-mode", choices=["suggest", "drop"], default="suggest")
+    p.add_argument("--app-limits", action="store_true", help=argparse.SUPPRESS)  # the app's upload limits (service.py)
     _add_label_arguments(p)
     p.set_defaults(func=cmd_label_errors)
 

@@ -28,7 +28,8 @@ from trainer.intake.data import IntakeLimits, load_dataset_file
 from trainer.intake.label_sets import LabelOptions
 from trainer.training.method_choice import choose_method
 from trainer.errors import UserError
-from trainer.quality.label_errors import LabelErrors, label_errors_in_file
+from trainer.quality.label_errors import LabelErrors
+from trainer.quality.search_process import label_errors_in_process
 from trainer.runs.queue import (check_gpus, check_may_train, check_run_time, check_user_time, max_run_minutes, max_runs_per_user,
                     max_user_minutes, quota_owner)
 from trainer.hub.hub_models import hub_classifier
@@ -103,7 +104,7 @@ class Service:
                      model: str | None = None, labels: LabelOptions | None = None) -> LabelErrors:
         """Rank the file's rows by how likely their given label is wrong (label_errors.py); changes nothing."""
         check_remote_model(model)
-        return label_errors_in_file(path, text_column, label_column, model, intake_limits(), labels)
+        return label_errors_in_process(path, text_column, label_column, model, labels)
 
     # -- runs ------------------------------------------------------------------------------------
 
