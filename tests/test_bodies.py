@@ -65,6 +65,20 @@ def test_auto_takes_the_larger_body_only_where_its_probe_wins_clearly_and_the_bu
     assert model == REFERENCE and "within the noise" in why
 
 
+def test_with_too_few_rows_to_measure_auto_takes_the_largest_body_the_budget_allows(tmp_path):
+    texts, targets = banking(per_class=6)
+    tiny = str(tiny_classifier(tmp_path / "tiny"))
+    few = [probe(tiny, texts, targets), probe(REFERENCE, texts, targets)]
+    assert [p.score for p in few] == [None, None] and few[1].seconds > 0  # timed, not scored
+
+    def fresh():
+        return [Probe(**vars(p)) for p in few]
+
+    model, why = choose(fresh(), reference_seconds=60, budget_minutes=600)
+    assert model == REFERENCE and "Too few rows per class" in why
+    assert choose(fresh(), reference_seconds=600, budget_minutes=1)[0] == tiny
+
+
 def _prepared_run(tmp_path: Path, texts: list[str], targets: np.ndarray) -> tuple[Run, pd.DataFrame, list[str]]:
     labels = [f"class {i}" for i in range(targets.max() + 1)]
     run = Run(tmp_path / "run")
