@@ -100,7 +100,9 @@ def start_training(file: str, text_column: str = "", label_column: str = "", set
     values = dict(settings or {})
     values.update({k: v for k, v in (("text_column", text_column), ("label_column", label_column)) if v})
     config = TrainConfig.from_dict(values)
-    return service().start(owner_key(None, profile, request, oauth_token), file, config).id
+    # where = a Jobs flavor: the run trains on the caller's own Hugging Face account (their sign-in), never the operator's
+    return service().start(owner_key(None, profile, request, oauth_token), file, config,
+                           token=publish_token(None, oauth_token)).id
 
 
 # Every setting's line comes from its declaration (trainer/config.py), so the API's docs list each one.

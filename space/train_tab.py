@@ -12,11 +12,13 @@ import gradio as gr
 from trainer.config import METHOD_NAMES, TrainConfig
 from trainer.errors import UserError
 from trainer.bodies.run_choice import auto_plan
+from trainer.jobs.flavors import HERE
+from trainer.jobs.flavors import describe as describe_flavor
 from trainer.models import AUTO_MODEL, display_name
 from trainer.service import HUB_MODEL, model_reference
 
 from . import train_form
-from .common import error_box, owner_key, service, shown_errors
+from .common import error_box, owner_key, publish_token, service, shown_errors
 from .plain import markdown_text
 from .data_tab import DataTab
 
@@ -139,6 +141,8 @@ def summary_markdown(report: dict | None, owner: str, config: TrainConfig) -> st
             f"{sizes['validation']:,} validation rows · {e(display_name(config.model))} · "
             f"{METHOD_NAMES[plan.method]}  \n**Method**: {e(plan.method_why)}  \n**Plan**: {e(plan.describe())}"
             + (f"  \n**Model**: {e(auto_plan(config.time_budget_minutes))}" if config.model == AUTO_MODEL else "")
+            + (f"  \n**Where**: Hugging Face Jobs on your account, {e(describe_flavor(config.where, plan.cautious_seconds))}"
+               f" (billed per minute to you; sign in to allow jobs)" if config.where != HERE else "")
             + _your_settings(config))
 
 
@@ -209,11 +213,13 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
             return summary_markdown(None, "", TrainConfig())
 
     @shown_errors(2)
-    def on_start(path, browser, *values, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    def on_start(path, browser, *values, profile: gr.OAuthProfile | None = None, oauth: gr.OAuthToken | None = None,
+                 request: gr.Request = None):
         if not path:
             raise UserError("Choose a dataset in the Data tab first.")
         owner = owner_key(browser, profile, request)
-        run = service().start(owner, path, config_of(values))
+        # A run on Hugging Face Jobs runs on the signed-in visitor's own account, never the operator's.
+        run = service().start(owner, path, config_of(values), token=publish_token(None, oauth))
         return run.id, gr.update(choices=run_choices(owner), value=run.id)
 
     def act(action: Callable[[str, str], object]):
@@ -268,11 +274,12 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     resume.click(act(service().resume), [run_id, browser_id], shown, **private)
 
     @shown_errors(2)
-    def on_again(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    def on_again(current, browser, profile: gr.OAuthProfile | None = None, oauth: gr.OAuthToken | None = None,
+                 request: gr.Request = None):
         if not current:
             raise UserError("No run selected: pick one of your runs to start again.")
         owner = owner_key(browser, profile, request)
-        run = service().again(current, owner)
+        run = service().again(current, owner, token=publish_token(None, oauth))
         return run.id, gr.update(choices=run_choices(owner), value=run.id)
 
     again.click(on_again, [run_id, browser_id], [run_id, runs, error], **private)

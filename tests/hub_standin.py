@@ -1,10 +1,11 @@
 """A local stand-in for the Hugging Face Hub, speaking its HTTP protocol for the calls ClassiTune uses.
 
 The real ``huggingface_hub`` client (and ``transformers`` on top of it) runs unmodified against it:
-whoami-v2, repo creation, preupload, the LFS batch API with basic PUT uploads, NDJSON commits, repo info,
-the repo tree, ``resolve`` downloads, and the README metadata check. Tokens: ``TOKENS`` maps a token to
-(user, role). Private repos are visible to
-their owner only. State is in memory; every upload is checked against its sha256.
+whoami-v2, repo creation and deletion, preupload, the LFS batch API with basic PUT uploads, NDJSON commits, repo
+info, the repo tree, ``resolve`` downloads, the README metadata check, and the Jobs API (jobs.py: run, inspect,
+logs as server-sent events, cancel), whose jobs run here as local subprocesses. Tokens: ``TOKENS`` maps a token
+to (user, role); ``jobs_standin.NO_JOBS`` tokens lack the jobs permission. Private repos are visible to their owner only.
+State is in memory; every upload is checked against its sha256.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ import threading
 import time
 
 import uvicorn
+
+from jobs_standin import Jobs
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 TOKENS = {"hf_standin_write_alice": ("alice", "write"), "hf_standin_read_alice": ("alice", "read"),
-          "hf_standin_write_bob": ("bob", "write")}
+          "hf_standin_write_bob": ("bob", "write"), "hf_standin_write_carol": ("carol", "write")}
 ORGS = {"alice": ["acme"]}
 
 
@@ -32,6 +35,7 @@ class Hub:
         self.lfs: dict[str, bytes] = {}
         self.base = ""
         self.seen_tokens: list[str] = []  # the bearer token of every request, "" for none (what tests audit)
+        self.jobs = Jobs(self)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -162,6 +166,16 @@ class Hub:
         prefix = "" if kind == "model" else f"{kind}s/"
         return JSONResponse({"commitUrl": f"{self.base}/{prefix}{repo_id}/commit/{oid}", "commitOid": oid})
 
+    async def delete_repo(self, request: Request):
+        body = await request.json()
+        kind = body.get("type") or "model"
+        repo_id = f"{body.get('organization') or self.user(request)[0]}/{body['name']}"
+        repo, error = self.repo(request, kind, repo_id, write=True)
+        if error:
+            return error
+        del self.repos[f"{kind}:{repo_id}"]
+        return JSONResponse({})
+
     async def repo_info(self, request: Request):
         p = request.path_params
         repo_id = f"{p['ns']}/{p['name']}"
@@ -183,7 +197,7 @@ class Hub:
 
     async def resolve(self, request: Request):
         p = request.path_params
-        kind = "space" if p.get("prefix") == "spaces" else "model"
+        kind = {"spaces": "space", "datasets": "dataset"}.get(p.get("prefix"), "model")
         repo, error = self.repo(request, kind, f"{p['ns']}/{p['name']}")
         if error:
             return error
@@ -213,6 +227,8 @@ def _routes(hub: Hub) -> Starlette:
     return Starlette(routes=[
         Route("/api/whoami-v2", hub.whoami),
         Route("/api/repos/create", hub.create_repo, methods=["POST"]),
+        Route("/api/repos/delete", hub.delete_repo, methods=["DELETE"]),
+        *hub.jobs.routes(),
         Route("/api/validate-yaml", hub.validate_yaml, methods=["POST"]),
         Route("/api/{kind:str}/{ns}/{name}/preupload/{rev}", hub.preupload, methods=["POST"]),
         Route("/api/{kind:str}/{ns}/{name}/commit/{rev}", hub.commit, methods=["POST"]),

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -143,6 +144,34 @@ def _config_from(args) -> TrainConfig:
     return TrainConfig.from_dict({**base, **flags})
 
 
+def _train_on_jobs(data: str, validation: str | None, config) -> int:
+    """A run on Hugging Face Jobs on the account of ``HF_TOKEN``, followed here until it ends."""
+    from trainer.jobs.follow import FOLLOWED
+    from trainer.service import Service
+
+    run = Service().start("cli", data, config, validation, token=os.environ.get("HF_TOKEN"))
+    print(f"run directory: {run.dir}\njob: {run.status()['job']['url']}", flush=True)
+    shown = 0
+    while True:
+        ended = run.id not in FOLLOWED
+        lines = run.activity(100_000)
+        for line in lines[shown:]:
+            print(line, flush=True)
+        shown = len(lines)
+        if ended:
+            break
+        time.sleep(2)
+    status = run.status()
+    print(f"{status['state']}: {status.get('error') or 'model in ' + status['job']['model_repo']}", flush=True)
+    return 0 if status["state"] == "succeeded" else 1
+
+
+def cmd_job_run(args) -> int:
+    from trainer.jobs.remote_run import main as job_main
+
+    return job_main(args.data_repo, args.model_repo)
+
+
 def cmd_train(args) -> int:
     from trainer.runs.hardware import detect
     from trainer.runs.store import Run, RunStore
@@ -157,6 +186,8 @@ def cmd_train(args) -> int:
     validation = args.validation_file or (_single_file(os.environ["SM_CHANNEL_VALIDATION"])
                                           if os.environ.get("SM_CHANNEL_VALIDATION") else None)
     config = _config_from(args)
+    if config.where != "here":
+        return _train_on_jobs(data, validation, config)
     if config.gpus > 1 and world_size() == 1:
         raise UserError(f"--gpus {config.gpus}: from the command line, train data-parallel with "
                         f"accelerate launch --multi_gpu --num_processes {config.gpus} -m trainer train ...")
@@ -339,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", default=64)
     p.add_argument("--threshold", help="multi-label models: one decision threshold for every label (default: tuned)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("job-run", help="(inside a Hugging Face Job) train a run handed over by the app")
+    p.add_argument("--data-repo", required=True)
+    p.add_argument("--model-repo", required=True)
+    p.set_defaults(func=cmd_job_run)
 
     p = sub.add_parser("push", help="publish a run's model and model card to the Hub (token from HF_TOKEN)")
     p.add_argument("--run", required=True, help="the run directory")

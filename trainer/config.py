@@ -15,6 +15,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from trainer.errors import UserError
+from trainer.jobs.flavors import FLAVORS, HERE
 
 DEFAULT_LR = {"full": 1e-4, "lora": 1e-3, "setfit": 2e-5}
 METHOD_NAMES = {"auto": "auto", "full": "full fine-tune", "lora": "LoRA fine-tune",
@@ -42,6 +43,9 @@ class TrainConfig:
     model: str = setting("auto", label="Model", group="main",
                          help="the base encoder: 'auto' (candidates measured on your data, within the time budget), "
                               "'default' (all-MiniLM-L6-v2, embedded), a Hub id, or a local folder")
+    where: str = setting(HERE, label="Where to train", group="main", choices=(HERE, *FLAVORS),
+                         help="here: this machine; or a Hugging Face Jobs flavor, on your own account (billed per "
+                              "minute to you; needs your sign-in with the jobs scope)")
     time_budget_minutes: float = setting(15.0, label="Time budget (minutes)", group="main",
                                          check=lambda v: 1 <= v <= 1440, rule="use 1 to 1440 minutes",
                                          help="model auto takes a larger base model only when its estimated "
@@ -153,6 +157,9 @@ class TrainConfig:
         self._check_together()
 
     def _check_together(self) -> None:
+        if self.gpus > 1 and self.where != HERE:
+            raise UserError(f"Invalid setting gpus={self.gpus}: a run on Hugging Face Jobs trains on its flavor's one "
+                            f"GPU; use 1, or train here.")
         if self.gpus > 1 and self.method == "setfit":
             raise UserError(f"Invalid setting gpus={self.gpus}: the setfit method trains on one GPU: use 1, or "
                             f"method full for a data-parallel run.")

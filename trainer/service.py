@@ -22,6 +22,8 @@ from pathlib import Path
 from trainer.training.choice import BASELINE, TUNED, check_choice, chosen_model
 from trainer.runs.activity import state_line
 from trainer.config import TrainConfig
+from trainer.jobs.flavors import FLAVORS, HERE
+from trainer.jobs.follow import FOLLOWED, require_token, submit
 from trainer.runs.estimate import Estimate, estimate
 from trainer.runs.hardware import Hardware
 from trainer.intake.data import IntakeLimits, load_dataset_file
@@ -108,18 +110,28 @@ class Service:
 
     # -- runs ------------------------------------------------------------------------------------
 
-    def start(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
-        """Validate, write a run directory with the prepared data, and launch its worker.
+    def start(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None,
+              token: str | None = None) -> Run:
+        """Validate, write a run directory with the prepared data, and launch its worker here, or its job on
+        Hugging Face Jobs (``where``; on the account of ``token``, the caller's own, never the operator's).
 
         The per-user checks and the run's creation happen under one lock per share (queue.quota_owner), so
         Starts fired at once cannot all pass the check before any of them is counted."""
         check_may_train(owner)
-        check_gpus(config.gpus)
+        check_gpus(config.gpus if config.where == HERE else 1)
+        if config.where != HERE:
+            require_token(token)
         with self._share_lock(owner):
             self._check_active_runs(owner)
             run = self.prepare(owner, path, config, validation_file)
-        self.supervisor.start(run)
+        self._launch(run, token)
         return run
+
+    def _launch(self, run: Run, token: str | None) -> None:
+        if run.config().get("where", HERE) == HERE:
+            self.supervisor.start(run)
+        else:
+            submit(self.store, run, token)
 
     @contextlib.contextmanager
     def _share_lock(self, owner: str):
@@ -158,9 +170,12 @@ class Service:
     def prepare(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None) -> Run:
         """Validate and write a queued run directory (start.py: the same for the app, the CLI and benchmarks)."""
         check_remote_model(config.model)
-        prepared = prepare_run(path, config, validation_file, intake_limits(), self.on_gpu)
+        here = config.where == HERE
+        on_gpu = self.on_gpu if here else FLAVORS[config.where].device == "cuda"
+        prepared = prepare_run(path, config, validation_file, intake_limits(), on_gpu)
         booked = None
-        if max_run_minutes() is not None or max_user_minutes() is not None:  # the estimate probes the hardware
+        # The operator's time caps are for this machine; a job runs (and is billed) on the user's own account.
+        if here and (max_run_minutes() is not None or max_user_minutes() is not None):  # the estimate probes the hardware
             booked = self.estimate(owner, prepared.config, prepared.intake.report.to_dict()).cautious_seconds
             check_run_time(booked)
             check_user_time(booked, sum(r.status().get("estimate_seconds") or 0 for r in self._active_runs(owner)))
@@ -169,7 +184,7 @@ class Service:
         run.update_status(estimate_seconds=booked)
         return run
 
-    def again(self, run_id: str, owner: str) -> Run:
+    def again(self, run_id: str, owner: str, token: str | None = None) -> Run:
         """Start a past run again: its saved settings on its saved data, as a new run ("start again")."""
         import shutil
 
@@ -183,7 +198,7 @@ class Service:
                                     json.loads(old.path("data_report.json").read_text()))
             shutil.copytree(old.path("data"), run.path("data"))
             run.update_status(method_choice=old.status().get("method_choice"), started_from=old.id)
-        self.supervisor.start(run)
+        self._launch(run, token)
         return run
 
     def run(self, run_id: str, owner: str) -> Run:
@@ -212,7 +227,15 @@ class Service:
         return result
 
     def cancel(self, run_id: str, owner: str) -> dict:
-        self.supervisor.cancel(self.run(run_id, owner))
+        run = self.run(run_id, owner)
+        job = run.status().get("job")
+        if job and run.status().get("state") in ("queued", "running"):
+            if run.id not in FOLLOWED:
+                raise UserError(f"This app restarted since the job started, so it can no longer act on it: cancel it "
+                                f"on its page, {job['url']}.")
+            FOLLOWED[run.id].cancel()  # the follower records "cancelled" once the Hub says so
+            return self.status(run_id, owner)
+        self.supervisor.cancel(run)
         return self.status(run_id, owner)
 
     def stop(self, run_id: str, owner: str) -> dict:
@@ -232,6 +255,9 @@ class Service:
         state = run.status().get("state")
         if state != "interrupted":
             raise UserError(f"Only interrupted runs can be resumed; this run is {state}.")
+        if run.status().get("job"):
+            raise UserError(f"This run trained on Hugging Face Jobs, where it may still be running "
+                            f"({run.status()['job']['url']}): start it again instead.")
         check_may_train(owner)
         if "pooling" not in run.config():  # its checkpoints have another model shape and optimizer layout
             raise UserError(f"Run {run.id} was started by an earlier version of ClassiTune, whose checkpoints the "

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from trainer.hub.hub_auth import SECRET_ENV
 from trainer.models import PROJECT_ROOT
 from trainer.runs.queue import fair_order, gpu_ids, gpus_needed, max_concurrent_runs, quota_owner
+from trainer.jobs.follow import FOLLOWED
 from trainer.runs.store import ACTIVE, Run, RunStore, process_start
 
 log = logging.getLogger("classitune")
@@ -284,6 +285,13 @@ class Supervisor:
             status = run.status()
             if status.get("state") not in ACTIVE:  # the run directory is the truth: the worker finished, and died
                 self.store.index(run)               # before the registry heard of it
+                continue
+            if status.get("job"):  # trains on Hugging Face Jobs: its follower reports it, if this process has one
+                if run.id not in FOLLOWED:
+                    self.store.set_state(run, "interrupted", error=(
+                        f"The app restarted while this run trained on Hugging Face Jobs, and cannot follow it further. "
+                        f"It goes on there ({status['job']['url']}); its model lands in your repo "
+                        f"{status['job']['model_repo']}."))
                 continue
             if status.get("state") == "queued" and not worker_alive(status) and self.gpu_slot is None:
                 if status.get("pid"):  # its worker died before training (an app restart): it waits its turn again
