@@ -128,9 +128,12 @@ def test_label_errors_panel_ranks_rows_and_loads_the_cleaned_file(page):
     flagged, checked = (int(n.replace(",", "")) for n in re.search(r"About ([\d,]+) of ([\d,]+) rows",
                                                                       note.inner_text()).groups())
     assert checked == before and "not a verdict" in note.inner_text()
-    assert flagged == 0 or "suggested_label" in page.locator("#label-errors").inner_text()
+    assert flagged > 0 and "suggested_label" in page.locator("#label-errors").inner_text()
+    assert "after dropping" in page.locator("#drop-effect").inner_text()  # what would go, before anything goes
     page.locator("#use-cleaned").click()
     summary.get_by_text(f"{before - flagged:,} usable rows").wait_for(timeout=60000)
+    page.locator("#back-to-original").click()  # the original is one click away
+    summary.get_by_text(f"{before:,} usable rows").wait_for(timeout=60000)
 
 
 def test_another_browser_cannot_see_or_use_the_runs(page, live_app):

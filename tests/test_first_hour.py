@@ -77,3 +77,24 @@ def test_a_detected_column_sent_back_is_not_a_choice_but_single_still_reads_one_
     assert sent_back.report.labels == detected.report.labels
     one = load_dataset_file(comments, label_column="anger", task="single", with_lengths=False)
     assert one.report.task == "single" and sorted(one.report.labels) == ["0", "1"]
+
+
+def test_a_noisy_file_is_told_so_dropping_shows_what_goes_and_the_file_keeps_its_delimiter(tmp_path):
+    from trainer.intake.data import read_table
+    from trainer.intake.data_fixes import write_like
+    from trainer.quality.label_errors import LabelErrors, corrected_file, describe, drop_effect
+
+    rows = [{"row": i + 1, "text": f"t{i}", "given_label": "joy" if i % 3 else "anger", "suggested_label": "joy",
+             "score": 0.9, "flagged": i % 2 == 0} for i in range(20)]
+    result = LabelErrors(flagged=10, checked=20, total=20, rows=rows)
+    assert "50% of the rows" in describe(result) and "hard to tell" in describe(result)
+    assert "hard to tell" not in describe(LabelErrors(flagged=1, checked=20, total=20, rows=rows))
+    effect = {e["label"]: (e["rows now"], e["after dropping"]) for e in drop_effect(result)}
+    assert effect == {"joy": (13, 7), "anger": (7, 3)}
+    tweets = semicolon_file(tmp_path)
+    original, info, _ = read_table(tweets)
+    flagged = LabelErrors(flagged=1, checked=160, total=160, rows=[{**rows[0], "row": 1, "flagged": True}])
+    written = write_like(corrected_file(original, flagged, "drop"), tweets, tmp_path, "without-flagged-rows",
+                         info.delimiter)
+    assert written.suffix == ".csv" and written.read_text().splitlines()[0] == "id;label;tweet;lang"
+    assert len(read_table(written)[0]) == 159

@@ -30,20 +30,21 @@ def without_rows(original: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
     return original[~np.isin(positions, rows)].reset_index(drop=True)
 
 
-def write_like(frame: pd.DataFrame, source: Path, folder: Path, name: str) -> Path:
-    """Write ``frame`` as ``<source stem>-<name>`` in the source file's own format (a CSV would turn JSONL label
-    lists into text); TSV and other text tables become CSV."""
+def write_like(frame: pd.DataFrame, source: Path, folder: Path, name: str, delimiter: str | None = None) -> Path:
+    """Write ``frame`` as ``<source stem>-<name>`` in the source file's own format and, for a text table, with its
+    own delimiter (a CSV would turn JSONL label lists into text; a ';' export stays ';'). Excel becomes CSV."""
     suffix = source.suffix.lower()
-    return write_table(frame, folder / f"{source.stem}-{name}{suffix if suffix in ('.jsonl', '.parquet') else '.csv'}")
+    keep = suffix in (".jsonl", ".parquet", ".csv", ".tsv", ".txt")
+    return write_table(frame, folder / f"{source.stem}-{name}{suffix if keep else '.csv'}", delimiter)
 
 
-def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    """JSON Lines, Parquet or CSV, by the file name's ending."""
+def write_table(frame: pd.DataFrame, path: Path, delimiter: str | None = None) -> Path:
+    """JSON Lines, Parquet or a delimited table (tab for .tsv, else ``delimiter`` or a comma), by the name's ending."""
     path = Path(path)
     if path.suffix.lower() == ".jsonl":
         frame.to_json(path, orient="records", lines=True, force_ascii=False)
     elif path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)
     else:
-        frame.to_csv(path, index=False)
+        frame.to_csv(path, index=False, sep="\t" if path.suffix.lower() == ".tsv" else (delimiter or ","))
     return path

@@ -219,10 +219,26 @@ def describe(result: LabelErrors) -> str:
     what = "have a label that looks wrong or missing" if result.task == "multi" else "look mislabeled"
     pairs = (f" {len(result.near_duplicates):,} pairs of near-identical texts carry different labels."
              if result.near_duplicates else "")
-    return (f"About {result.flagged:,} of {result.checked:,} rows {what}{sampled}.{pairs} This is a ranking of "
-            f"suspicious rows by a model (a logistic regression on frozen embeddings, {FOLDS}-fold, each row predicted "
-            f"by folds that did not see it), not a verdict: check them, then keep, relabel or drop them yourself. "
-            f"Nothing was changed.")
+    share = result.flagged / max(1, result.checked)
+    noisy = (f" That is {share:.0%} of the rows: on data like this (emotions, emoji, sarcasm, overlapping classes) "
+             f"most flags mean \"hard to tell\", not \"wrong\". Review the top of the list and download the "
+             f"suggestions; dropping every flagged row would also drop good, hard examples."
+             if share >= HIGH_SHARE else "")
+    return (f"About {result.flagged:,} of {result.checked:,} rows {what}{sampled}.{pairs}{noisy} This is a ranking "
+            f"of suspicious rows by a model (a logistic regression on frozen embeddings, {FOLDS}-fold, each row "
+            f"predicted by folds that did not see it), not a verdict: check them, then keep, relabel or drop them "
+            f"yourself. Nothing was changed.")
+
+
+def drop_effect(result: LabelErrors) -> list[dict]:
+    """Per label, most frequent first: the checked rows that carry it now, and after dropping every flagged row."""
+    before, after = {}, {}
+    for r in result.rows:
+        for label in r.get("given_labels") or [r["given_label"]]:
+            before[label] = before.get(label, 0) + 1
+            after[label] = after.get(label, 0) + (not r["flagged"])
+    return [{"label": label, "rows now": before[label], "after dropping": after[label]}
+            for label in sorted(before, key=lambda k: -before[k])]
 
 
 def corrected_file(original: pd.DataFrame, result: LabelErrors, mode: str) -> pd.DataFrame:
@@ -248,6 +264,7 @@ def corrected_file(original: pd.DataFrame, result: LabelErrors, mode: str) -> pd
     return out
 
 
+HIGH_SHARE = 0.2  # above this share of flagged rows the note says most flags are likely hard cases
 POSSIBLE_LABEL_ERROR, MODEL_ERROR = "possible label error", "model error"
 
 
