@@ -19,7 +19,7 @@ from .common import INTAKE_EVENTS, error_box, publish_token, service, shown_erro
 from .plain import markdown_text
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.csv"
-FILE_TYPES = [".csv", ".tsv", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq"]
+FILE_TYPES = [".csv", ".tsv", ".txt", ".jsonl", ".json", ".ndjson", ".parquet", ".pq", ".xlsx", ".xlsm"]
 
 
 @dataclass
@@ -82,7 +82,7 @@ def _task_line(report: dict) -> str:
             f"({markdown_text(found.get('why', ''))}). Change it under \"Labels\" if this is wrong.")
 
 
-NO_FILE = "Upload a dataset first (CSV, TSV, JSON Lines or Parquet), or use the example dataset."
+NO_FILE = "Upload a dataset first (CSV, TSV, JSON Lines, Parquet or Excel), or use the example dataset."
 
 
 def _cleared() -> tuple:
@@ -140,7 +140,7 @@ def build() -> DataTab:
     path = gr.State(None)
     with gr.Row():
         with gr.Column(scale=2):
-            upload = gr.File(label="Dataset (CSV, TSV, JSON Lines, Parquet)", file_types=FILE_TYPES,
+            upload = gr.File(label="Dataset (CSV, TSV, JSON Lines, Parquet, Excel)", file_types=FILE_TYPES,
                              elem_id="dataset-upload")
             example = gr.Button("Use the example dataset (Banking77 sample, 6 intents)", elem_id="use-example")
             with gr.Accordion("Load from the Hugging Face Hub", open=False):

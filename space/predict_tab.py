@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from trainer.intake.data import read_table
+from trainer.intake.reading import read_lines
 from trainer.errors import UserError
 from trainer.predict import MAX_TEXTS_PER_REQUEST
 from trainer.training.choice import BASELINE, TUNED, chosen_model
@@ -15,15 +17,17 @@ from trainer.service import BASE_MODEL, HUB_MODEL, RUN_MODEL, model_reference
 from trainer.intake.spreadsheet import safe_cell
 
 from . import scratch
-from .common import error_box, owner_key, publish_token, service, shown_errors, user_errors
+from .common import error_box, owner_key, publish_token, service, shown_errors
 from .plain import markdown_text
 from .predict_view import NO_LABEL, agree, results_html
 from .train_tab import TrainTab, finished_runs
 
 
 def texts_from(pasted: str, upload: str | None, column: str | None) -> list[str]:
-    """One text per non-empty pasted line, or the chosen column of an uploaded file."""
-    if upload:
+    """One text per non-empty pasted line, one per line of a .txt file, or the chosen column of a table."""
+    if upload and Path(upload).suffix.lower() == ".txt":
+        texts = read_lines(upload)
+    elif upload:
         frame, info, _ = read_table(upload)
         if not column or column not in frame.columns:
             raise UserError(f"Pick the text column of {info.name!r}; its columns are: {', '.join(frame.columns)}.")
@@ -136,10 +140,12 @@ def controls_for(model: str | None, browser: str | None, profile: gr.OAuthProfil
     return gr.update(maximum=max(1, count), value=min(3, count)), gr.update(visible=multi)
 
 
-@user_errors
+@shown_errors(1)
 def file_columns(upload: str | None):
     if not upload:
         return gr.update(choices=[], value=None)
+    if Path(upload).suffix.lower() == ".txt":  # one text per line: no columns to pick
+        return gr.update(choices=["(one text per line)"], value="(one text per line)")
     frame, _, _ = read_table(upload)
     columns = list(frame.columns)
     return gr.update(choices=columns, value="text" if "text" in columns else columns[0])
@@ -156,7 +162,8 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     with gr.Row():
         pasted = gr.Textbox(label="Texts, one per line", lines=6, elem_id="predict-texts")
         with gr.Column():
-            upload = gr.File(label="…or a file (CSV, TSV, JSONL, Parquet)", file_types=[".csv", ".tsv", ".jsonl", ".parquet"],
+            upload = gr.File(label="…or a file (one text per line in .txt; or CSV, TSV, JSONL, Parquet, Excel)",
+                             file_types=[".txt", ".csv", ".tsv", ".jsonl", ".parquet", ".xlsx"],
                              elem_id="predict-upload")
             column = gr.Dropdown([], label="Text column of the file")
     gr.Markdown(f"Up to {MAX_TEXTS_PER_REQUEST:,} texts per request. The base model is the quick baseline of the "
@@ -176,7 +183,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     followed = gr.State(None)
     for trigger in (train.run_id.change, page.select):
         trigger(populate, [browser_id, model, train.run_id, followed], [model, followed], **private)
-    upload.change(file_columns, upload, column, **private)
+    upload.change(file_columns, upload, [column, error], **private)
     upload.upload(lambda: FILE, None, source, **private)
     pasted.change(lambda: TYPED, None, source, **private)
     model.change(controls_for, [model, browser_id], [top_k, threshold], **private)

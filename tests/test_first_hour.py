@@ -98,3 +98,19 @@ def test_a_noisy_file_is_told_so_dropping_shows_what_goes_and_the_file_keeps_its
                          info.delimiter)
     assert written.suffix == ".csv" and written.read_text().splitlines()[0] == "id;label;tweet;lang"
     assert len(read_table(written)[0]) == 159
+
+
+def test_excel_workbooks_and_plain_text_files_are_read(tmp_path):
+    from trainer.intake.reading import read_lines
+
+    frame = pd.read_csv(ROOT / "assets" / "banking77_sample.csv")
+    book = tmp_path / "intents.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        frame.to_excel(writer, sheet_name="data", index=False)
+        frame.head(3).to_excel(writer, sheet_name="notes", index=False)
+    intake = load_dataset_file(book, with_lengths=False)
+    assert intake.report.rows_used == len(frame) and len(intake.report.labels) == 6
+    assert any("first sheet, 'data'" in w and "other 1 sheet" in w for w in intake.report.warnings)
+    lines = tmp_path / "texts.txt"
+    lines.write_text("my card has not arrived\n\n  how do I top up  \n", encoding="utf-16")
+    assert read_lines(lines) == ["my card has not arrived", "how do I top up"]

@@ -20,6 +20,8 @@ from trainer.errors import UserError
 TEXT_EXTENSIONS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 JSONL_EXTENSIONS = {".jsonl", ".ndjson", ".json"}
 PARQUET_EXTENSIONS = {".parquet", ".pq"}
+EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
+UNZIPPED_PER_BYTE = 20  # an .xlsx is a zip; more than this much XML per byte of upload is refused (a zip bomb)
 # Column names a header line holds (so a header is not mistaken for a data row).
 KNOWN_COLUMNS = {"label", "labels", "class", "classes", "category", "categories", "sentiment", "target", "intent",
                  "y", "tag", "topic", "emotion", "polarity", "stance", "intent_label", "class_label", "text",
@@ -84,11 +86,12 @@ def _decode(raw: bytes) -> tuple[str, str]:
 
 def _binary_message(raw: bytes) -> str:
     if raw.startswith(b"PK\x03\x04"):
-        return ("This looks like an Excel workbook or a ZIP archive, not a text table. "
-                "Save it as CSV (File > Save As > CSV UTF-8) and upload that.")
+        return ("This looks like an Excel workbook or a ZIP archive named as a text table. Upload the workbook with "
+                "its .xlsx name, or save it as CSV (File > Save As > CSV UTF-8) and upload that.")
     if raw.startswith(b"%PDF"):
         return "This is a PDF, not a table. Export your data as CSV, TSV, JSON Lines or Parquet."
-    return ("This looks like a binary file, not a text table. Upload CSV, TSV, JSON Lines (.jsonl) or Parquet; "
+    return ("This looks like a binary file, not a text table. Upload CSV, TSV, JSON Lines (.jsonl), Parquet or Excel "
+            "(.xlsx); "
             "other text encodings than UTF-8, UTF-16 and cp1252 are not supported.")
 
 
@@ -96,6 +99,8 @@ def _sniff_format(path: Path, raw: bytes) -> str:
     suffix = path.suffix.lower()
     if raw.startswith(b"PAR1") or suffix in PARQUET_EXTENSIONS:
         return "parquet"
+    if suffix in EXCEL_EXTENSIONS and raw.startswith(b"PK\x03\x04"):
+        return "excel"
     if suffix in JSONL_EXTENSIONS:
         return "jsonl"
     if suffix in TEXT_EXTENSIONS:
@@ -242,9 +247,45 @@ def _read_parquet(raw: bytes, name: str, limits: IntakeLimits) -> pd.DataFrame:
         raise UserError(f"{name!r} is not a readable Parquet file ({exc}). Re-export it, or upload CSV.") from exc
 
 
+def _read_excel(raw: bytes, name: str, limits) -> tuple[pd.DataFrame, str]:
+    """The first sheet of a workbook, as strings; which sheet was read is said, so a user with several knows."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unzipped = sum(item.file_size for item in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise UserError(f"{name!r} is not a readable Excel workbook ({exc}). Save it again, or as CSV.") from exc
+    if unzipped > UNZIPPED_PER_BYTE * max(len(raw), 1) or unzipped > 4 * limits.max_bytes:
+        raise UserError(f"{name!r} unpacks to {unzipped / 1e6:.0f} MB, far more than a table of its size should: "
+                        f"save it as CSV and upload that.")
+    try:
+        sheets = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
+        df = sheets.parse(sheets.sheet_names[0], dtype=str, keep_default_na=False)
+    except Exception as exc:  # openpyxl raises several types for damaged workbooks
+        raise UserError(f"{name!r} is not a readable Excel workbook ({type(exc).__name__}). Save it as CSV and "
+                        f"upload that.") from exc
+    others = len(sheets.sheet_names) - 1
+    return df, (f"Read the first sheet, {sheets.sheet_names[0]!r}" + (f"; the other {others} sheet(s) were not read: "
+                f"move the data to the first sheet to use another one." if others else "."))
+
+
 def _too_many_rows(name: str, rows: int, limits: IntakeLimits) -> UserError:
     return UserError(f"{name!r} has {rows:,} rows, over the {limits.max_rows:,}-row limit. "
                      f"Upload a sample, or raise the limit (CLASSITUNE_MAX_ROWS) where you run the app.")
+
+
+def read_lines(path: str | Path, limits: IntakeLimits | None = None) -> list[str]:
+    """A plain text file as texts to classify: one per non-empty line (any encoding ``read_table`` reads)."""
+    limits = limits or IntakeLimits()
+    path = Path(path)
+    if path.stat().st_size > limits.max_bytes:
+        raise UserError(f"File {path.name!r} is over the {limits.max_bytes / 1e6:.0f} MB limit; split it.")
+    raw = path.read_bytes()
+    text = _decode(raw)[0]
+    if raw.startswith((b"PK\x03\x04", b"%PDF")) or "\x00" in text:
+        raise UserError(_binary_message(raw))
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def read_table(path: str | Path, limits: IntakeLimits | None = None) -> tuple[pd.DataFrame, FileInfo, list[str]]:
@@ -265,6 +306,9 @@ def read_table(path: str | Path, limits: IntakeLimits | None = None) -> tuple[pd
     info = FileInfo(name=path.name, format=fmt)
     if fmt == "parquet":
         df = _read_parquet(raw, path.name, limits)
+    elif fmt == "excel":
+        df, sheet_note = _read_excel(raw, path.name, limits)
+        notes.append(sheet_note)
     else:
         if raw.startswith((b"PK\x03\x04", b"%PDF")):
             raise UserError(_binary_message(raw))
