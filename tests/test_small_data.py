@@ -100,6 +100,8 @@ def test_recommend_prefers_the_baseline_only_when_it_scores_higher():
     assert recommend(base, tuned)["model"] == TUNED
     assert recommend(tuned, dict(tuned))["model"] == TUNED  # a tie keeps the fine-tuned model
     assert "only 4 rows" in recommend(tuned, base, n_validation=4)["message"]
+    assert recommend(tuned, base, n_validation=4)["model"] == TUNED  # 0.01 on 4 rows is noise
+    assert recommend(tuned, {"macro_f1": 0.99, "accuracy": 0.99}, n_validation=40)["model"] == BASELINE
     assert "rough guide" not in recommend(tuned, base, n_validation=500)["message"]
 
 
