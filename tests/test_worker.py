@@ -312,6 +312,8 @@ def test_a_data_parallel_run_takes_two_gpu_slots_and_cancel_stops_every_process(
         return found
 
     assert len(processes_of_run()) >= 3  # the launcher and one process per GPU
+    launcher = (Path("/proc") / str(run.status()["pid"]) / "cmdline").read_bytes()
+    assert b"accelerate" in launcher  # the recorded pid is the launcher's, whose group cancel signals
     assert service.cancel(run.id, "mia")["state"] == "cancelled"
     assert processes_of_run() == [] or wait_for(lambda: not processes_of_run(), timeout=20)
     assert wait(waiting, lambda s: s.get("pid") or s["state"] != "queued", timeout=60)  # its turn came

@@ -113,7 +113,9 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
     schedule = plan(config, len(train), hw, world_size())
     batch = schedule.batch_size
     started = time.time()
-    reporter.state("running", **this_process(), hardware=hw.describe(), phase="loading model", error=None,
+    # Under accelerate launch the run's pid stays the launcher's (the group the app signals), not rank 0's.
+    reporter.state("running", **(this_process() if world_size() == 1 else {}), hardware=hw.describe(),
+                   phase="loading model", error=None,
                    versions=library_versions())
     try:
         config = resolve_body(reporter, config, train, len(validation), labels, hw)
