@@ -130,6 +130,7 @@ def load_hub_dataset(dataset_id: str, split: str, oauth: gr.OAuthToken | None = 
     folder = scratch.new_folder("hub")
     try:
         return str(fetch_hub_dataset(dataset_id, split, folder, max_rows=intake_limits().max_rows,
+                                     max_bytes=intake_limits().max_bytes,
                                      token=publish_token(None, oauth)))
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)

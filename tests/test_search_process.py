@@ -57,3 +57,22 @@ def test_searches_beyond_the_bound_wait_their_turn(monkeypatch):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert most[0] == 1 and len(errors) == 3 and "was stopped" in errors[0]
+
+
+def test_a_hub_dataset_is_refused_as_soon_as_it_passes_the_byte_limit():
+    """Issue 32.5: the Hub-dataset box counts decoded bytes row by row while streaming, so a small, highly
+    compressed file stops at the limit instead of being decoded in full."""
+    from trainer.intake.hub_data import _take
+
+    consumed = []
+
+    def stream():
+        for i in range(1_000_000):
+            consumed.append(i)
+            yield {"text": "x" * 1000, "label": "a"}
+
+    with pytest.raises(UserError, match="more than 0 MB of data, the upload limit"):
+        _take(stream(), max_rows=1_000_000, max_bytes=100_000, name="someone/big", split="train")
+    assert len(consumed) < 200
+    with pytest.raises(UserError, match="more than 10 rows"):
+        _take(stream(), max_rows=10, max_bytes=None, name="someone/big", split="train")

@@ -44,22 +44,39 @@ def check_split(split: object) -> str:
     return split.strip()
 
 
-def fetch_hub_dataset(dataset_id: object, split: object, folder: Path, max_rows: int, token: str | None = None) -> Path:
-    """Stream a Hub dataset split (at most ``max_rows`` rows) and write it as Parquet for intake; read with the
-    caller's ``token`` (hub_auth.py), or anonymously."""
+def _take(rows, max_rows: int, max_bytes: int | None, name: str, split: str) -> list[dict]:
+    """The rows, refused as soon as there are more than ``max_rows`` or their values pass ``max_bytes``."""
+    taken, size = [], 0
+    for row in rows:
+        size += sum(len(v) if isinstance(v, (str, bytes)) else len(str(v)) for v in row.values())
+        if max_bytes is not None and size > max_bytes:
+            raise UserError(f"{name!r} split {split!r} holds more than {max_bytes / 1e6:.0f} MB of data, the upload "
+                            f"limit here. Upload a sample of it as a file, or raise CLASSITUNE_MAX_UPLOAD_MB where "
+                            f"you run the app.")
+        taken.append(row)
+        if len(taken) > max_rows:
+            raise UserError(f"{name!r} split {split!r} has more than {max_rows:,} rows, the limit here. "
+                            f"Upload a sample of it as a file, or raise CLASSITUNE_MAX_ROWS where you run the app.")
+    return taken
+
+
+def fetch_hub_dataset(dataset_id: object, split: object, folder: Path, max_rows: int, token: str | None = None,
+                      max_bytes: int | None = None) -> Path:
+    """Stream a Hub dataset split (at most ``max_rows`` rows and ``max_bytes`` of decoded text, the upload limits,
+    counted row by row so a small, highly compressed file cannot fill the memory) and write it as Parquet for
+    intake; read with the caller's ``token`` (hub_auth.py), or anonymously."""
     name, split = check_hub_dataset_id(dataset_id), check_split(split)
     try:
         from datasets import load_dataset
 
         dataset = load_dataset(name, split=split, streaming=True, token=token if token else False)
-        rows = list(dataset.take(max_rows + 1))
+        rows = _take(dataset, max_rows, max_bytes, name, split)
+    except UserError:
+        raise
     except Exception as exc:  # offline, unknown id, gated, bad split: all mean "could not load"
         raise UserError(f"Could not load {name!r} (split {split!r}) from the Hugging Face Hub: "
                         f"{type(exc).__name__}. The Hub may be unreachable from this machine; upload a file instead."
                         ) from exc
-    if len(rows) > max_rows:
-        raise UserError(f"{name!r} split {split!r} has more than {max_rows:,} rows, the limit here. "
-                        f"Upload a sample of it as a file, or raise CLASSITUNE_MAX_ROWS where you run the app.")
     frame = pd.DataFrame(rows)
     for column, feature in (dataset.features or {}).items():
         if hasattr(feature, "int2str") and column in frame:
