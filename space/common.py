@@ -41,6 +41,8 @@ INTAKE_EVENTS = dict(concurrency_id="intake",
 
 _TOKEN_USERS_LOCK = threading.Lock()
 TOKEN_USER_TTL_SECONDS = 600
+REJECTED_TOKEN_TTL_SECONDS = 60
+TOKEN_CACHE_SIZE = 10_000
 
 
 def _digest(secret: str) -> str:
@@ -48,17 +50,28 @@ def _digest(secret: str) -> str:
 
 
 def token_user(token: str) -> str:
-    """The Hub user a token belongs to, asked of the Hub and remembered in memory (by hash) for 10 minutes."""
+    """The Hub user a token belongs to, asked of the Hub and remembered in memory (by hash) for 10 minutes; a
+    token the Hub rejects is remembered for a minute, so a caller repeating a bogus token does not send the Hub
+    one request per call. At most ``TOKEN_CACHE_SIZE`` tokens are remembered (oldest forgotten first)."""
     from trainer.hub.client import whoami
 
     key = _digest(token)
     with _TOKEN_USERS_LOCK:
         name, expires = _TOKEN_USERS.get(key, ("", 0.0))
     if time.time() < expires:
+        if isinstance(name, UserError):
+            raise UserError(str(name))
         return name
-    name = whoami(token)
+    try:
+        name, ttl = whoami(token), TOKEN_USER_TTL_SECONDS
+    except UserError as exc:
+        name, ttl = exc, REJECTED_TOKEN_TTL_SECONDS
     with _TOKEN_USERS_LOCK:
-        _TOKEN_USERS[key] = (name, time.time() + TOKEN_USER_TTL_SECONDS)
+        _TOKEN_USERS[key] = (name, time.time() + ttl)
+        while len(_TOKEN_USERS) > TOKEN_CACHE_SIZE:
+            _TOKEN_USERS.pop(next(iter(_TOKEN_USERS)))
+    if isinstance(name, UserError):
+        raise UserError(str(name))
     return name
 
 

@@ -78,3 +78,21 @@ def test_hub_models_over_the_size_limit_are_refused_before_download(tmp_path, pr
     with pytest.raises(UserError, match="MB of weights; this app loads Hub models of up to"):
         hub_classifier("alice/own-clf", ALICE)
     assert not any((tmp_path / "hf-home").rglob("*.safetensors"))
+
+
+def test_a_rejected_token_is_asked_of_the_hub_once_a_minute_not_per_request(monkeypatch):
+    from space import common
+
+    from trainer.errors import UserError
+
+    asked = []
+
+    def whoami(token, endpoint=None):
+        asked.append(token)
+        raise UserError("The Hub rejected the token (invalid or expired).")
+
+    monkeypatch.setattr("trainer.hub.client.whoami", whoami)
+    for _ in range(5):
+        with pytest.raises(UserError, match="rejected the token"):
+            common.token_user("hf_bogus_token_for_this_test")
+    assert len(asked) == 1

@@ -65,6 +65,26 @@ def test_scratch_folders_older_than_the_limit_are_pruned(monkeypatch, tmp_path):
     assert not old.exists() and recent.exists() and fresh.exists()
 
 
+
+def test_scratch_folders_past_the_size_limit_go_oldest_first(monkeypatch, tmp_path):
+    """Issue 32.8: many clicks on "Fix the data" within the age limit cannot fill the disk."""
+    import os
+    import time
+
+    from space import scratch
+
+    monkeypatch.setattr(scratch.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setenv("CLASSITUNE_SCRATCH_MB", "1")
+    folders = []
+    for age in (300, 200, 100):
+        folder = scratch.new_folder("fixed")
+        (folder / "copy.csv").write_bytes(b"x" * 400_000)
+        os.utime(folder, (time.time() - age, time.time() - age))
+        folders.append(folder)
+    newest = scratch.new_folder("fixed")  # 1.2 MB in all: the oldest goes
+    assert not folders[0].exists() and folders[1].exists() and folders[2].exists() and newest.exists()
+
+
 def test_a_space_without_a_storage_volume_says_runs_are_temporary(monkeypatch):
     """Issue 15: Spaces dropped /data disks; with no mounted bucket, runs vanish at a restart, and the app says so."""
     import os
