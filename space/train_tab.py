@@ -156,10 +156,13 @@ def _your_settings(config: TrainConfig) -> str:
 
 
 def buttons_for(state: str | None, stopping: bool = False) -> tuple:
-    """Stop, Cancel and Resume are enabled only where they can act on the shown run."""
+    """Stop, Cancel and Resume are enabled only where they can act on the shown run; while it is active, Start
+    says it would start another run (a second click is not mistaken for "start this one")."""
     active = state in ("queued", "running")
     return (gr.update(interactive=state == "running" and not stopping), gr.update(interactive=active),
-            gr.update(interactive=state == "interrupted"))
+            gr.update(interactive=state == "interrupted"),
+            gr.update(value="Start another run" if active else "Start training", variant="secondary" if active
+                      else "primary"))
 
 
 def activity_html(lines: list[str]) -> str:
@@ -200,7 +203,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         """The form's values (``settings`` order) as a TrainConfig; the Data tab's settings by name."""
         return form.config(values[:len(form.inputs)], dict(zip(data_settings, values[len(form.inputs):])))
 
-    buttons = [stop, cancel, resume]
+    buttons = [stop, cancel, resume, start]
 
     def on_summary(path, report, browser, *values, profile: gr.OAuthProfile | None = None,
                    request: gr.Request = None):
@@ -223,7 +226,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         return run.id, gr.update(choices=run_choices(owner), value=run.id)
 
     def act(action: Callable[[str, str], object]):
-        @shown_errors(6)
+        @shown_errors(7)
         def handler(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
             if not current:
                 raise UserError("No run selected.")
@@ -253,7 +256,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         owner = owner_key(browser, profile, request)
         progress_box, lines, state, *states = show(current, owner)
         if state == last_state:
-            return progress_box, lines, gr.skip(), last_state, *[gr.skip()] * 3
+            return progress_box, lines, gr.skip(), last_state, *[gr.skip()] * len(buttons)
         return progress_box, lines, gr.update(choices=run_choices(owner)), state, *states
 
     def list_runs(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):

@@ -157,3 +157,27 @@ def test_the_report_says_how_many_more_rows_were_dropped(tmp_path):
     path.write_text("text,label\n" + "\n".join(rows) + "\n")
     warnings = " ".join(load_dataset_file(path).report.warnings)
     assert "30 rows with empty text dropped" in warnings and "and 20 more" in warnings, warnings
+
+
+def test_early_stopping_says_why_the_run_ended(tmp_path):
+    """Issue 30 ("also seen"): a run ended by early stopping says so, with the way to turn it off."""
+    import pandas as pd
+
+    from tiny import tiny_classifier
+    from trainer.config import TrainConfig
+    from trainer.runs.start import prepare_run, write_run
+    from trainer.runs.store import Run
+    from trainer.training.train import run_training
+
+    frame = pd.read_csv(EXAMPLE)
+    path = tmp_path / "two.csv"
+    frame[frame["label"].isin(frame["label"].unique()[:2])].to_csv(path, index=False)
+    config = TrainConfig(model=str(tiny_classifier(tmp_path / "tiny")), method="full", epochs=40, max_length=32,
+                         early_stopping_patience=1)
+    prepared = prepare_run(path, config)
+    run = Run(tmp_path / "run")
+    write_run(run, prepared)
+    status = run_training(run, prepared.config, prepared.intake.train, prepared.intake.validation,
+                          prepared.intake.labels)
+    assert status["state"] == "succeeded"
+    assert any(line.startswith("stopped early at step") and "patience to 0" in line for line in run.activity(500))

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from trainer.config import TrainConfig
+from trainer.training import cancel
 from trainer.errors import UserError
 from trainer.runs.hardware import Hardware
 from trainer.training.mean_pooling import layer_name
@@ -119,8 +120,13 @@ def fine_tune(f: Fitting):
     record_choices(f)
     reporter.phase("training")
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    state = trainer.state
     if run.path(STOP_REQUEST).exists():
-        reporter.say(f"stopped by you at step {trainer.state.global_step}: keeping the best model so far")
+        reporter.say(f"stopped by you at step {state.global_step}: keeping the best model so far")
+    elif state.global_step < state.max_steps and config.early_stopping_patience and not cancel.requested():
+        reporter.say(f"stopped early at step {state.global_step} of {state.max_steps}: validation macro-F1 did not "
+                     f"improve for {config.early_stopping_patience} evaluations in a row (early stopping; set its "
+                     f"patience to 0 to train every step)")
     summary = {"stopped_at_step": trainer.state.global_step if run.path(STOP_REQUEST).exists() else None,
                **progress.summary(trainer.state), "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint)}
     return trainer.model, summary
