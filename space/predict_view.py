@@ -18,17 +18,27 @@ NO_LABEL = "(none)"
 def _prediction(result: dict, others: bool) -> str:
     """A label (or a multi-label set) with its score; the other top-k labels below, small."""
     e = html.escape
-    if "labels" in result:  # multi-label: every label over its threshold, with its score
+    if "labels" in result:  # multi-label: every label at or over its own threshold, with its score and threshold
         chosen = [t for t in result["top_k"] if t["label"] in result["labels"]] or [
             {"label": name, "score": result["scores"][name]} for name in result["labels"]]
-        head = ", ".join(f"<span class='pick'><b>{e(t['label'])}</b> {t['score']:.2f}</span>" for t in chosen) or NO_LABEL
+        head = ", ".join(f"<span class='pick'><b>{e(t['label'])}</b> {_score(t)}</span>" for t in chosen) or (
+            f"{NO_LABEL} <span class='why'>no label reached its threshold</span>")
         rest = [t for t in result["top_k"] if t["label"] not in result["labels"]]
     else:
         head = f"<span class='pick'><b>{e(result['label'])}</b> {result['confidence']:.2f}</span>"
         rest = result["top_k"][1:]
     if others and rest:
-        head += "<div class='topk'>" + ", ".join(f"{e(t['label'])}&nbsp;{t['score']:.2f}" for t in rest) + "</div>"
+        head += "<div class='topk'>" + ", ".join(f"{e(t['label'])}&nbsp;{_score(t)}" for t in rest) + "</div>"
     return head
+
+
+def _score(t: dict) -> str:
+    """A score, and for a multi-label model the label's own threshold beside it (a 0.86 under a 0.90 threshold
+    is not chosen while a 0.41 over a 0.30 one is)."""
+    if t.get("threshold") is None:
+        return f"{t['score']:.2f}"
+    side = "≥" if t["score"] >= t["threshold"] else "&lt;"
+    return f"{t['score']:.2f}&nbsp;<span class='cut'>{side}&nbsp;{t['threshold']:.2f}</span>"
 
 
 def _text(text: str) -> str:

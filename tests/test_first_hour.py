@@ -114,3 +114,17 @@ def test_excel_workbooks_and_plain_text_files_are_read(tmp_path):
     lines = tmp_path / "texts.txt"
     lines.write_text("my card has not arrived\n\n  how do I top up  \n", encoding="utf-16")
     assert read_lines(lines) == ["my card has not arrived", "how do I top up"]
+
+
+def test_multi_label_predictions_show_each_labels_threshold_beside_its_score():
+    from space.predict_view import results_html
+    from trainer.tasks import get_task
+
+    thresholds = {"mode": "per_label", "global": 0.5, "per_label": {"anger": 0.9, "joy": 0.3}}
+    result = get_task("multi").decode(np.array([[0.86, 0.41]]), ["anger", "joy"], thresholds, top_k=2)[0]
+    assert result["labels"] == ["joy"]
+    page = results_html(["so happy, so angry"], [result], None)
+    assert "<b>joy</b> 0.41&nbsp;<span class='cut'>≥&nbsp;0.30" in page  # chosen: over its own threshold
+    assert "anger&nbsp;0.86&nbsp;<span class='cut'>&lt;&nbsp;0.90" in page  # higher, but under its own
+    none = get_task("multi").decode(np.array([[0.2, 0.1]]), ["anger", "joy"], thresholds, top_k=2)[0]
+    assert "no label reached its threshold" in results_html(["meh"], [none], None)

@@ -161,5 +161,6 @@ class MultiLabel:
             out.append({"labels": chosen, "label": ", ".join(chosen),
                         "confidence": float(row[order[0]]),
                         "scores": {labels[i]: float(row[i]) for i in order},
-                        "top_k": [{"label": labels[i], "score": float(row[i])} for i in order[:k]]})
+                        "top_k": [{"label": labels[i], "score": float(row[i]), "threshold": float(cuts[i])}
+                                  for i in order[:k]]})
         return out
