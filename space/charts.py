@@ -40,13 +40,15 @@ class RunCurves:
     name: str
     colour: str
     events: list[dict]
+    baseline: dict | None = None  # the run's quick baseline scores: a reference line in the quality chart
 
 
 PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563",
            "#65a30d"]
-# The legend sits below the axis title (not over it); the y axis fits the values (no fixed 0-1).
-CURVE_LAYOUT = dict(template="plotly_white", height=400, margin=dict(l=50, r=20, t=50, b=40),
-                    legend=dict(orientation="h", x=0, y=-0.22, xanchor="left", yanchor="top"),
+# One legend entry per run (the metric is told by the line's dash, said in the title), below the axis title with
+# room of its own; the y axis fits the values (no fixed 0-1).
+CURVE_LAYOUT = dict(template="plotly_white", height=420, margin=dict(l=50, r=20, t=60, b=110),
+                    legend=dict(orientation="h", x=0, y=-0.3, xanchor="left", yanchor="top"),
                     hovermode="x unified")
 
 
@@ -57,30 +59,47 @@ def _series(events: list[dict], kind: str, key: str) -> tuple[list, list, list]:
 
 def _line(run: RunCurves, kind: str, key: str, label: str, dash: str = "solid", markers: bool = False):
     x, y, epochs = _series(run.events, kind, key)
-    return go.Scatter(x=x, y=y, text=epochs, name=f"{plotly_text(run.name)} · {label}", legendgroup=run.name,
+    return go.Scatter(x=x, y=y, text=epochs, name=plotly_text(run.name), legendgroup=run.name,
                       mode="lines+markers" if markers else "lines", line=dict(color=run.colour, dash=dash),
                       marker=dict(size=7, symbol="circle" if dash == "solid" else "diamond"),
                       hovertemplate=f"{label} %{{y:.4g}} (%{{text}})<extra></extra>")
 
 
-def _curves(title: str, traces: list, **layout) -> go.Figure:
-    fig = go.Figure([t for t in traces if len(t.x)])
+def _curves(title: str, traces: list, waiting: str = "No points yet: they appear as the run logs them.",
+            **layout) -> go.Figure:
+    shown, seen = [], set()
+    for trace in (t for t in traces if len(t.x)):
+        trace.showlegend = trace.legendgroup not in seen  # one entry per run
+        seen.add(trace.legendgroup)
+        shown.append(trace)
+    fig = go.Figure(shown)
     fig.update_layout(title=title, xaxis_title="training step", **{**CURVE_LAYOUT, **layout})
+    if not shown:  # not an empty grid from -1 to 6: say what will come
+        fig.update_layout(xaxis_visible=False, yaxis_visible=False,
+                          annotations=[dict(text=waiting, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")])
     return fig
 
 
 def loss_chart(runs: list[RunCurves]) -> go.Figure:
-    return _curves("Loss", [t for r in runs for t in (_line(r, "train", "loss", "train loss"),
-                                                       _line(r, "eval", "eval_loss", "validation loss", "dot", True))])
+    return _curves("Loss (solid: training, dotted: validation)",
+                   [t for r in runs for t in (_line(r, "train", "loss", "train loss"),
+                                              _line(r, "eval", "eval_loss", "validation loss", "dot", True))])
 
 
 def quality_chart(runs: list[RunCurves]) -> go.Figure:
-    """Accuracy (multi-label: micro-F1) solid, macro-F1 dashed, a marker per evaluation; the axis fits the values,
-    so 0.88 -> 0.93 reads as the gain it is."""
+    """Accuracy (multi-label: micro-F1) solid, macro-F1 dashed, a marker per evaluation, each run's quick baseline
+    a dotted line to beat; the axis fits the values, so 0.88 -> 0.93 reads as the gain it is."""
     traces = [_line(r, "eval", key, label, dash, True) for r in runs
               for key, label, dash in (("accuracy", "accuracy", "solid"), ("micro_f1", "micro-F1", "solid"),
                                        ("macro_f1", "macro-F1", "dash"))]
-    return _curves("Validation accuracy (multi-label: micro-F1) and macro-F1", traces)
+    fig = _curves("Validation: accuracy (multi-label: micro-F1) solid, macro-F1 dashed; dotted: quick baseline",
+                  traces, waiting="No evaluation yet: the first comes after the first evaluation steps.")
+    for run in runs:
+        score = (run.baseline or {}).get("accuracy", (run.baseline or {}).get("micro_f1"))
+        if score is not None and fig.data:
+            fig.add_hline(y=score, line=dict(color=run.colour, dash="dot", width=1),
+                          annotation_text=f"baseline {score:.3f}", annotation_position="bottom right")
+    return fig
 
 
 def lr_chart(runs: list[RunCurves]) -> go.Figure:

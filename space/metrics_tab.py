@@ -22,7 +22,7 @@ def run_name(row: dict) -> str:
     """"dataset · model · method · time": what a person recognises a run by (the id's tail tells twins apart)."""
     when = time.strftime("%m-%d %H:%M", time.localtime(row.get("created") or 0))
     model = (row.get("model") or "default").split("/")[-1]
-    model = "MiniLM (default)" if model == "default" else model
+    model = "MiniLM (default)" if model in ("default", "all-MiniLM-L6-v2") else model
     return f"{row.get('dataset')} · {model} · {row.get('method')} · {when} · {row['id'][-4:]}"
 
 
@@ -36,11 +36,12 @@ def _runs(run_ids: list[str], owner: str) -> list[charts.RunCurves]:
         if run_id not in by_id:
             continue
         try:
-            events = service().run(run_id, owner).metrics()
+            run = service().run(run_id, owner)
+            events, baseline = run.metrics(), run.status().get("baseline")
         except UserError:
             continue
         out.append(charts.RunCurves(run_name(by_id[run_id]), charts.PALETTE[order[run_id] % len(charts.PALETTE)],
-                                    events))
+                                    events, baseline))
     return out
 
 

@@ -128,3 +128,16 @@ def test_multi_label_predictions_show_each_labels_threshold_beside_its_score():
     assert "anger&nbsp;0.86&nbsp;<span class='cut'>&lt;&nbsp;0.90" in page  # higher, but under its own
     none = get_task("multi").decode(np.array([[0.2, 0.1]]), ["anger", "joy"], thresholds, top_k=2)[0]
     assert "no label reached its threshold" in results_html(["meh"], [none], None)
+
+
+def test_charts_name_each_run_once_draw_its_baseline_and_say_when_nothing_is_there_yet():
+    from space import charts
+
+    events = [{"type": "eval", "step": s, "epoch": s / 10, "accuracy": a, "macro_f1": a - 0.02}
+              for s, a in ((10, 0.80), (20, 0.86))]
+    runs = [charts.RunCurves(f"run {i}", charts.PALETTE[i], events, {"accuracy": 0.75}) for i in range(3)]
+    fig = charts.quality_chart(runs)
+    assert sum(bool(t.showlegend) for t in fig.data) == 3  # one legend entry per run, not one per metric
+    assert len(fig.layout.shapes) == 3 and "baseline 0.750" in fig.layout.annotations[0].text
+    waiting = charts.quality_chart([charts.RunCurves("new run", charts.PALETTE[0], [], None)])
+    assert not waiting.data and "No evaluation yet" in waiting.layout.annotations[0].text

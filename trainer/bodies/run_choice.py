@@ -36,6 +36,8 @@ def resolve_body(reporter, config: TrainConfig, train: pd.DataFrame, n_validatio
     config = replace(config, model=choice.model)
     write_json_atomic(run.path("config.json"), config.to_dict())
     run.update_status(model=choice.model, model_choice=choice.to_dict())
+    if reporter.store is not None:  # the run list shows the chosen body from now on
+        reporter.store.index(run)
     reporter.say(f"base model: {choice.reason}")
     return config
 
