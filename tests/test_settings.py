@@ -49,7 +49,7 @@ TRAINING = [f for f in fields(TrainConfig) if f.metadata["group"] != "data"]
 
 def test_every_setting_is_in_the_cli_help_and_the_api_docs():
     from space.api import start_training
-    from trainer.cli import build_parser
+    from trainer.cli_args import build_parser
 
     help_text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
     for f in fields(TrainConfig):

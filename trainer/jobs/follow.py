@@ -181,3 +181,4 @@ class Follower(threading.Thread):
             self.api.delete_repo(job["data_repo"], repo_type="dataset")
         except Exception:  # the data repo is private to the user; a failed clean-up is theirs to see, not fatal
             pass
+
