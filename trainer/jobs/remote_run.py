@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -77,7 +78,7 @@ def main(data_repo: str, model_repo: str, workdir: Path | None = None) -> int:
     from trainer.runs.worker import train_prepared
 
     api = HfApi(token=os.environ.get("HF_TOKEN"))
-    folder = workdir or Path.cwd() / "classitune-job"
+    folder = workdir or Path(tempfile.mkdtemp(prefix="classitune-job-"))  # its own, whatever else runs beside it
     api.snapshot_download(data_repo, repo_type="dataset", local_dir=folder, allow_patterns=["run/*"])
     run = Run(folder / "run")
     mirror = Mirror(run, data_repo, api)
