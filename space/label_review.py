@@ -18,10 +18,11 @@ from trainer.runs.store import Run
 from .plain import markdown_text
 
 SHOWN = 200
-EMPTY_WRONG = pd.DataFrame(columns=["verdict", "text", "true label", "predicted label", "baseline predicts",
-                                    "confidence"])
-EMPTY_SET_ERRORS = pd.DataFrame(columns=["verdict", "text", "true labels", "missed labels", "extra labels"])
-EMPTY_SUSPECTS = pd.DataFrame(columns=["row", "text", "given label", "suggested label", "score"])
+# The labels a table is about come first and the text, which wraps, last: nothing to scroll sideways for.
+EMPTY_WRONG = pd.DataFrame(columns=["verdict", "true label", "predicted label", "baseline predicts", "confidence",
+                                    "text"])
+EMPTY_SET_ERRORS = pd.DataFrame(columns=["verdict", "true labels", "missed labels", "extra labels", "text"])
+EMPTY_SUSPECTS = pd.DataFrame(columns=["row", "given label", "suggested label", "score", "text"])
 HINT = (f"*{POSSIBLE_LABEL_ERROR}*: the quick baseline predicts the same as the fine-tuned model, against the "
         f"given label; check the label first. *model error*: only the fine-tuned model disagrees.")
 
@@ -73,6 +74,6 @@ def training_suspects(run: Run) -> tuple[str, pd.DataFrame]:
             EMPTY_SUSPECTS
     review = json.loads(path.read_text())
     flagged = [r for r in review["rows"] if r["flagged"]]
-    frame = pd.DataFrame(flagged, columns=["row", "text", "given_label", "suggested_label", "score"]).rename(
+    frame = pd.DataFrame(flagged, columns=["row", "given_label", "suggested_label", "score", "text"]).rename(
         columns={"given_label": "given label", "suggested_label": "suggested label"})
     return markdown_text(review["note"]), frame.head(SHOWN)
