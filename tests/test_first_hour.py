@@ -141,3 +141,17 @@ def test_charts_name_each_run_once_draw_its_baseline_and_say_when_nothing_is_the
     assert len(fig.layout.shapes) == 3 and "baseline 0.750" in fig.layout.annotations[0].text
     waiting = charts.quality_chart([charts.RunCurves("new run", charts.PALETTE[0], [], None)])
     assert not waiting.data and "No evaluation yet" in waiting.layout.annotations[0].text
+
+
+def test_the_run_list_shows_the_scores_of_the_model_in_use(tmp_path):
+    """Issue 30 (5): a run that uses its baseline is listed with the baseline's accuracy, not the fine-tuned one's."""
+    from trainer.runs.store import RunStore
+
+    store = RunStore(tmp_path / "root")
+    run = store.create("alice", "tweets.csv", {"model": "auto"})
+    store.set_state(run, "succeeded", best={"accuracy": 0.283, "macro_f1": 0.2}, baseline={"accuracy": 0.73,
+                    "macro_f1": 0.6}, recommended={"model": "baseline"})
+    assert store.list("alice")[0]["best_accuracy"] == 0.73
+    run.update_status(chosen_model="tuned")
+    store.index(run)
+    assert store.list("alice")[0]["best_accuracy"] == 0.283

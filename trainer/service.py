@@ -273,6 +273,7 @@ class Service:
         if run.status().get("state") != "succeeded":
             raise UserError(f"Run {run.id} has not finished ({run.status().get('state')}); choose its model once it has.")
         run.update_status(chosen_model=which)
+        self.store.index(run)  # the run list shows the scores of the model in use
         return self.status(run_id, owner)
 
     def list(self, owner: str) -> list[dict]:

@@ -228,9 +228,12 @@ class RunStore:
         return run
 
     def index(self, run: Run) -> None:
-        """Copy a run's status into the registry (called on every state change); a damaged status keeps its owner."""
+        """Copy a run's status into the registry (called on every state change); a damaged status keeps its owner.
+        The scores listed are those of the model the run uses (its baseline, when recommended or chosen)."""
+        from trainer.training.choice import BASELINE, chosen_model
+
         s = run.status()
-        best = s.get("best") or {}
+        best = (s.get("baseline") if s.get("best") and chosen_model(s) == BASELINE else s.get("best")) or {}
         with closing(self._connect()) as conn, conn:
             owner = s.get("owner") or (conn.execute("SELECT owner FROM runs WHERE id=?", (run.id,)).fetchone() or [None])[0]
             conn.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)", (
