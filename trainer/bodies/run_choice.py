@@ -19,6 +19,7 @@ from trainer.config import TrainConfig
 from trainer.models import AUTO_MODEL
 from trainer.runs.store import write_json_atomic
 from trainer.tasks import task_of
+from trainer.training import cancel
 
 
 def resolve_body(reporter, config: TrainConfig, train: pd.DataFrame, n_validation: int, labels: list[str],
@@ -48,22 +49,41 @@ def _choice(config: TrainConfig, train: pd.DataFrame, n_validation: int, labels:
     texts = train["text"].tolist()
     language = language_of(texts)
     usable, missing = candidates(language)
-    absent = f" ({', '.join(b.name for b in missing)} need the Hub)" if missing else ""
+    unloadable = [b for b in usable if not _loads(b.id)]  # not on the Hub (a stand-in, a mirror) or no access
+    usable = [b for b in usable if b not in unloadable]
+    absent = (f" ({', '.join(b.name for b in missing)} need the Hub)" if missing else "") + (
+        f" ({', '.join(b.name for b in unloadable)} could not be loaded here)" if unloadable else "")
     budget = config.time_budget_minutes
     if not usable:
         return BodyChoice(REFERENCE, f"the texts do not read as English, but no multilingual body is on this machine"
                           f"{absent}: all-MiniLM-L6-v2 (English) trains instead; name a multilingual model, or run "
                           f"where the Hub is reachable", language, budget)
     if len(usable) == 1:
-        return BodyChoice(usable[0].id, f"{usable[0].name}: the only candidate on this machine{absent}", language,
+        return BodyChoice(usable[0].id, f"{usable[0].name}: the only candidate that loads here{absent}", language,
                           budget)
     targets = task_of(config.to_dict()).targets(train, len(labels))
     index = probe_sample(targets, config.seed)
     sample = [texts[i] for i in index]
-    probes = [probe(b.id, sample, targets[index]) for b in usable]
+    probes = []
+    for body in usable:
+        cancel.check()  # a cancelled run stops between candidates
+        probes.append(probe(body.id, sample, targets[index]))
     planned = estimate(replace(config, model="default"), len(train), n_validation, config.max_length or 128, hw, [])
     model, reason = choose(probes, planned.seconds or planned.cautious_seconds, budget)
     return BodyChoice(model, reason + absent, language, budget, probes)
+
+
+def _loads(model_id: str) -> bool:
+    """Whether a candidate's config can be read here (cheap: one small file), before any of it is embedded."""
+    from transformers import AutoConfig
+
+    from trainer.models import resolve_model
+
+    try:
+        AutoConfig.from_pretrained(resolve_model(model_id), trust_remote_code=False)
+        return True
+    except Exception:  # offline, not found, gated: this candidate is not measured
+        return False
 
 
 def auto_plan(budget_minutes: float) -> str:

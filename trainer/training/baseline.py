@@ -42,9 +42,12 @@ def load_encoder(model: str | None):
 
 def embed(texts: list[str], model, tokenizer, max_length: int, batch_size: int = 128, device: str = "cpu") -> np.ndarray:
     """Mean-pooled last hidden states, in length-sorted batches (less padding, same result)."""
+    from trainer.training import cancel
+
     order = np.argsort([len(t) for t in texts])
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
+        cancel.check()  # a cancelled run stops between batches (a frozen pass can take minutes)
         index = order[start:start + batch_size]
         batch = tokenizer([texts[i] for i in index], truncation=True, max_length=max_length, padding=True,
                           return_tensors="pt").to(device)
