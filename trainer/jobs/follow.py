@@ -167,7 +167,10 @@ class Follower(threading.Thread):
                     if item.name in ("status.json", "config.json"):
                         continue
                     target = run.path(item.name)
-                    shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+                    if target.is_dir():
+                        shutil.rmtree(target)
+                    else:
+                        target.unlink(missing_ok=True)
                     shutil.move(str(item), target)
                 final = json.loads(Path(tmp, "output", "status.json").read_text())
             kept = {k: v for k, v in final.items() if k not in ("owner", "created", "pid", "pid_start", "state")}
