@@ -155,3 +155,15 @@ def test_the_run_list_shows_the_scores_of_the_model_in_use(tmp_path):
     run.update_status(chosen_model="tuned")
     store.index(run)
     assert store.list("alice")[0]["best_accuracy"] == 0.283
+
+
+def test_the_suggested_repo_name_says_when_the_run_uses_its_setfit_format_baseline(tmp_path):
+    from trainer.hub.publish import default_repo_id
+    from trainer.runs.store import RunStore
+
+    store = RunStore(tmp_path / "root")
+    run = store.create("alice", "tweets.csv", {"model": "auto", "method": "full"})
+    run.update_status(base_model_name="sentence-transformers/all-MiniLM-L6-v2", recommended={"model": "tuned"})
+    assert default_repo_id("alice", run) == "alice/tweets-all-MiniLM-L6-v2-full"
+    run.update_status(recommended={"model": "baseline"})
+    assert default_repo_id("alice", run) == "alice/tweets-all-MiniLM-L6-v2-setfit-baseline"

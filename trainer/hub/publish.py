@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.training.choice import BASELINE, check_choice
+from trainer.training.choice import BASELINE, check_choice, chosen_model
 from trainer.config import METHOD_NAMES
 from trainer.errors import UserError
 from trainer.runs.store import Run
@@ -54,13 +54,15 @@ GENERIC_FILE_NAMES = {"train", "training", "data", "dataset", "test", "validatio
 
 
 def default_repo_id(user: str, run: Run) -> str:
-    """``<user>/<dataset>-<base model>-<method>``, cleaned to what the Hub accepts."""
+    """``<user>/<dataset>-<base model>-<method>`` (``-setfit-baseline`` when the run uses its quick baseline, which
+    is published in SetFit format), cleaned to what the Hub accepts."""
     status, config = run.status(), run.config()
     dataset = Path(status.get("dataset") or "data").stem
     if dataset.lower() in GENERIC_FILE_NAMES:  # "train.csv" names a split, not what the model does
         dataset = "text-classifier"
     base = (status.get("base_model_name") or config.get("model") or "model").split("/")[-1]
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{dataset}-{base}-{config.get('method', 'full')}")
+    what = "setfit-baseline" if chosen_model(status) == BASELINE else config.get("method", "full")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{dataset}-{base}-{what}")
     name = re.sub(r"-{2,}", "-", name).strip("-.")[:96]
     return f"{user}/{name}"
 
