@@ -20,6 +20,7 @@ from trainer.intake import label_sets
 from trainer.intake.columns import MAX_CLASSES, as_label, as_text, check_column, detect_columns, label_order
 from trainer.intake.duplicates import find_duplicates, split_keeping_copies_together
 from trainer.errors import UserError
+from trainer.intake.data_warnings import EXAMPLES_SHOWN, data_warnings, plural
 from trainer.intake.label_sets import LabelFormat
 from trainer.intake.reading import IntakeLimits, read_table
 
@@ -27,7 +28,6 @@ __all__ = ["Intake", "IntakeLimits", "Report", "detect_columns", "length_stats",
 
 SPLIT_NAMES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                "val": "validation", "dev": "validation", "eval": "validation", "test": "test"}
-EXAMPLES_SHOWN = 10
 
 
 @dataclass
@@ -83,12 +83,6 @@ class Intake:
         self.validation.to_parquet(directory / "validation.parquet", index=False)
         if self.test is not None and len(self.test):
             self.test.to_parquet(directory / "test.parquet", index=False)
-
-
-def _row_list(rows: list[int], count: int) -> str:
-    """The first rows (the report keeps only ``EXAMPLES_SHOWN``) and how many more there are of ``count``."""
-    shown = ", ".join(str(r) for r in rows[:EXAMPLES_SHOWN])
-    return shown + (f" and {count - EXAMPLES_SHOWN:,} more" if count > EXAMPLES_SHOWN else "")
 
 
 def _labels_of(df: pd.DataFrame, label_col: str | None, fmt: LabelFormat, file_name: str) -> pd.Series:
@@ -162,17 +156,6 @@ def _stratified_split(clean: pd.DataFrame, fraction: float, seed: int) -> tuple[
     return clean.loc[sorted(train_idx)], clean.loc[sorted(val_idx)], too_small
 
 
-def _clip(text: str, limit: int) -> str:
-    """At most ``limit`` characters, cut at a word boundary."""
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-
-
-def _plural(count: int, word: str, verb: str = "") -> str:
-    """ "1 row was", "2 rows were": ``verb`` is given in its plural form (were, appear, carry, are, repeat)."""
-    singular = {"were": "was", "are": "is", "carry": "carries"}.get(verb, verb + "s" if verb else "")
-    return f"{count:,} {word}" + ("" if count == 1 else "s") + (f" {singular if count == 1 else verb}" if verb else "")
-
-
 def length_stats(texts: list[str], model: str | None) -> dict:
     """Token-length statistics in the chosen model's tokenizer and a suggested ``max_length``."""
     from trainer.models import load_tokenizer, model_max_length
@@ -225,6 +208,37 @@ def _drop_unseen(validation: pd.DataFrame, labels: list[str], multi: bool, fmt: 
     return validation, unseen
 
 
+def _split_by_column(column: pd.Series, clean: pd.DataFrame, split, validation_fraction: float, seed: int):
+    """(train, validation, test, classes too small to stratify, where the split came from) of a ``split`` column;
+    without validation rows, a hold-out of train."""
+    splits = column.astype(str).str.strip().str.lower().to_numpy()[clean["row"].to_numpy() - 1]
+    unknown = sorted(set(splits) - set(SPLIT_NAMES))
+    if unknown:
+        raise UserError(f"Column {column.name!r} has values {unknown[:5]} that are not a split name. "
+                        f"Use train, validation or test (also accepted: val, valid, dev, eval).")
+    mapped = np.array([SPLIT_NAMES[s] for s in splits])
+    train, validation, test = clean[mapped == "train"], clean[mapped == "validation"], clean[mapped == "test"]
+    source = f"column {column.name!r}"
+    if len(train) == 0:
+        raise UserError(f"Column {column.name!r} marks no rows as 'train'. Mark the training rows as train.")
+    too_small = []
+    if len(validation) == 0:
+        train, validation, too_small = split(train, validation_fraction, seed)
+        source += f" (no validation rows, so {validation_fraction:.0%} of train was held out)"
+    return train, validation, test, too_small, source
+
+
+def _validation_file(path, limits, text_col: str, label_cols: list[str], fmt, label_desc: str):
+    """(the cleaned rows, the file's info with its dropped rows, its reading notes) of a separate validation file,
+    read with the training file's columns and label format."""
+    vdf, vinfo, vnotes = read_table(path, limits)
+    v_text = check_column(vdf, text_col, "text", vinfo.name)
+    v_columns = [check_column(vdf, c, "label", vinfo.name) for c in label_cols]
+    v_fmt = LabelFormat(**{**fmt.to_dict(), "columns": v_columns}) if fmt.task == "multi" else fmt
+    validation, vdropped = _clean(vdf, v_text, _labels_of(vdf, v_columns[0], v_fmt, vinfo.name), label_desc, vinfo.name)
+    return validation, {**asdict(vinfo), "dropped_rows": vdropped}, [f"Validation file: {n}" for n in vnotes]
+
+
 def load_dataset_file(path: str | Path, text_column: str | None = None, label_column: str | None = None,
                       validation_file: str | Path | None = None, model: str | None = None,
                       validation_fraction: float = 0.1, seed: int = 42, limits: IntakeLimits | None = None,
@@ -271,31 +285,14 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     test = None
     validation_info = None
     if split_col:
-        splits = df[split_col].astype(str).str.strip().str.lower().to_numpy()[clean["row"].to_numpy() - 1]
-        unknown = sorted(set(splits) - set(SPLIT_NAMES))
-        if unknown:
-            raise UserError(f"Column {split_col!r} has values {unknown[:5]} that are not a split name. "
-                            f"Use train, validation or test (also accepted: val, valid, dev, eval).")
-        mapped = np.array([SPLIT_NAMES[s] for s in splits])
-        train, validation, test = clean[mapped == "train"], clean[mapped == "validation"], clean[mapped == "test"]
-        split_source = f"column {split_col!r}"
-        if len(train) == 0:
-            raise UserError(f"Column {split_col!r} marks no rows as 'train'. Mark the training rows as train.")
-        too_small = []
-        if len(validation) == 0:
-            train, validation, too_small = split(train, validation_fraction, seed)
-            split_source += f" (no validation rows, so {validation_fraction:.0%} of train was held out)"
+        train, validation, test, too_small, split_source = _split_by_column(df[split_col], clean, split,
+                                                                            validation_fraction, seed)
     elif validation_file:
-        vdf, vinfo, vnotes = read_table(validation_file, limits)
-        warnings += [f"Validation file: {n}" for n in vnotes]
-        v_text = check_column(vdf, text_col, "text", vinfo.name)
-        v_columns = [check_column(vdf, c, "label", vinfo.name) for c in label_cols]
-        v_fmt = LabelFormat(**{**fmt.to_dict(), "columns": v_columns}) if multi else fmt
-        validation, vdropped = _clean(vdf, v_text, _labels_of(vdf, v_columns[0], v_fmt, vinfo.name), label_desc,
-                                      vinfo.name)
-        validation_info = {**asdict(vinfo), "dropped_rows": vdropped}
+        validation, validation_info, vnotes = _validation_file(validation_file, limits, text_col, label_cols, fmt,
+                                                               label_desc)
+        warnings += vnotes
         train, too_small = clean, []
-        split_source = f"validation file {vinfo.name!r}"
+        split_source = f"validation file {validation_info['name']!r}"
     else:
         train, validation, too_small = split(clean, validation_fraction, seed)
         method = "iteratively stratified" if multi else "stratified"
@@ -332,44 +329,12 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     duplicates = find_duplicates(clean)
     leaked = set(train["text"]) & set(validation["text"])
     class_counts, counts = _class_counts(train, validation, labels, multi)
-    present = counts[counts > 0]
-    if present.max() > 3 * present.min():
-        kind, remedy = (("Labels", "Training weights the rare labels up (positive-class weights); judge by macro-F1.")
-                        if multi else ("Classes", "Training uses a class-weighted loss; judge by macro-F1, not accuracy."))
-        warnings.append(f"{kind} are imbalanced: the largest ({present.idxmax()!r}, {present.max():,}) has "
-                        f"{present.max() / present.min():.1f}x the rows of the smallest ({present.idxmin()!r}, "
-                        f"{present.min():,}). {remedy}")
-    if dropped["empty_text"]["count"]:
-        warnings.append(f"{_plural(dropped['empty_text']['count'], 'row')} with empty text dropped "
-                        f"(rows {_row_list(dropped['empty_text']['rows'], dropped['empty_text']['count'])}).")
-    if dropped["missing_label"]["count"]:
-        warnings.append(f"{_plural(dropped['missing_label']['count'], 'row')} with a missing label dropped "
-                        f"(rows {_row_list(dropped['missing_label']['rows'], dropped['missing_label']['count'])}).")
-    if duplicates["conflicting_labels"]:
-        first = duplicates["conflicts"][0]
-        warnings.append(f"{_plural(duplicates['conflicting_labels'], 'text', 'appear')} with different labels, e.g. "
-                        f"“{_clip(first['text'], 60)}” as {' and '.join(first['labels'])}: they cap accuracy. "
-                        f"Fix their labels in your file, or drop them (Data tab: Fix the data).")
-    elif duplicates["duplicate_texts"]:
-        warnings.append(f"{_plural(duplicates['duplicate_texts'], 'row', 'repeat')} an earlier row's text (same label): "
-                        f"they weigh that text more in training. Drop them in the Data tab (Fix the data) if unwanted.")
-    if leaked:
-        warnings.append(f"{_plural(len(leaked), 'text', 'appear')} in both train and validation ({split_source}): "
-                        f"validation scores will be optimistic. Drop exact duplicates (Data tab: Fix the data), or "
-                        f"remove them from one split.")
     multi_report = label_sets.report(train, validation, labels) if multi else None
-    if multi_report and multi_report["labels_per_row"]["0"]:
-        warnings.append(f"{_plural(multi_report['labels_per_row']['0'], 'training row', 'carry')} no label (all label "
-                        f"columns 0, or an empty list): kept as examples of none of the labels.")
-    if multi_report and multi_report["rare_labels"]:
-        rare = multi_report["rare_labels"]
-        warnings.append(f"{len(rare)} labels have fewer than {label_sets.RARE_LABEL} validation examples "
-                        f"({', '.join(rare[:EXAMPLES_SHOWN])}{' ...' if len(rare) > EXAMPLES_SHOWN else ''}): their "
-                        f"scores and tuned thresholds are rough; they use the global threshold.")
+    warnings += data_warnings(counts[counts > 0], multi, dropped, duplicates, leaked, split_source, multi_report)
     # Over train and validation: a run truncates both at one max_length, and validation may hold longer texts.
     lengths = length_stats(train["text"].tolist() + validation["text"].tolist(), model) if with_lengths else None
     if lengths and lengths["truncated_at_limit"]:
-        warnings.append(f"{_plural(lengths['truncated_at_limit'], 'text', 'are')} longer than the model's limit of "
+        warnings.append(f"{plural(lengths['truncated_at_limit'], 'text', 'are')} longer than the model's limit of "
                         f"{lengths['model_limit']} tokens and will be truncated.")
     report = Report(
         file=asdict(info), text_column=text_col, label_column=label_col or ", ".join(label_cols),
