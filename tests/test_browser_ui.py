@@ -273,7 +273,7 @@ def test_multi_label_path_in_the_browser(page):
     page.locator("#run-progress[data-state='succeeded']").wait_for(timeout=400000)
 
     tab(page, "Metrics")
-    page.locator("#confusion-matrix").get_by_text("F1 per label").wait_for(timeout=60000)
+    page.locator("#confusion-matrix").get_by_text("F1 per label").wait_for(timeout=150000)  # a loaded CI machine
     figure = "document.querySelector('#{}-chart .js-plotly-plot')"
     page.wait_for_function(f"{figure.format('quality')}?.data?.length > 0", timeout=30000)
     quality = page.evaluate(f"{figure.format('quality')}.data.map(t => [t.name, t.line.color])")
