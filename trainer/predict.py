@@ -192,11 +192,11 @@ def run_classifier(run_dir: Path, which: str | None = None):
 
     run = Run(Path(run_dir))
     which = check_choice(which) if which else chosen_model(run.status())
-    if which == BASELINE:
-        return BaselineClassifier(str(run.dir)), "the quick baseline (frozen encoder + logistic regression)"
-    if not run.model_dir.is_dir():
+    if which == BASELINE:  # built as the app builds it (service.classifier), one cached copy
+        return load_classifier(run.dir, kind="baseline"), "the quick baseline (frozen encoder + logistic regression)"
+    if not (run.model_dir / "config.json").exists():
         raise UserError(f"Run {run.dir.name} has no fine-tuned model (model/); it did not finish.")
-    return Classifier(str(run.model_dir)), "the fine-tuned model (model/)"
+    return load_classifier(run.model_dir), "the fine-tuned model (model/)"
 
 
 def load_classifier(path: Path, kind: str = "model"):
