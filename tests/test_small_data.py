@@ -264,3 +264,40 @@ def test_a_resumed_setfit_run_logs_one_series(tmp_path):
     steps = [e["step"] for e in run.metrics() if e["type"] == "train"]
     assert steps == sorted(steps) and len(steps) == len(set(steps)), steps
     assert not any(e.get("loss") == 1.0 for e in run.metrics())
+
+
+@pytest.mark.quick
+def test_setfit_on_a_mean_pooling_body_that_is_not_a_bert_saves_the_mean_it_trained(tmp_path):
+    """Issue 31, item 4: a mean-pooling MPNet body (as all-mpnet-base-v2) trains its mean, and model/ reads that mean:
+    it is a SetFit model, whose own loader and ClassiTune's Predict give the same labels and scores, and its card
+    says how to load it. (Before, model/ was an MPNetForSequenceClassification reading the first token.)"""
+    from setfit import SetFitModel
+
+    from tiny import tiny_mean_pooling_mpnet
+    from trainer.hub.publish import PublishOptions, prepare_folder
+    from trainer.predict import run_classifier
+    from trainer.runs.start import prepare_run, write_run
+    from trainer.runs.store import Run
+    from trainer.training.train import run_training
+
+    frame = pd.read_csv(ROOT / "assets" / "banking77_sample.csv")
+    frame = frame[frame["label"].isin(frame["label"].unique()[:2])].groupby("label").head(12)
+    frame.to_csv(tmp_path / "two.csv", index=False)
+    config = TrainConfig(model=str(tiny_mean_pooling_mpnet(tmp_path / "mpnet")), method="setfit", max_length=32,
+                         epochs=1)
+    prepared = prepare_run(tmp_path / "two.csv", config)
+    run = Run(tmp_path / "run")
+    write_run(run, prepared)
+    status = run_training(run, prepared.config, prepared.intake.train, prepared.intake.validation,
+                          prepared.intake.labels)
+    assert status["state"] == "succeeded", status.get("error")
+    assert run.status()["config_resolved"]["pooling"] == "mean (saved in SetFit format)"
+    texts = frame["text"].tolist()
+    ours = run_classifier(run.dir, TUNED)[0].predict(texts, top_k=1)
+    setfit = SetFitModel.from_pretrained(str(run.model_dir))  # the one line a stranger runs
+    assert list(setfit.predict(texts)) == [r["label"] for r in ours]
+    assert np.allclose(np.asarray(setfit.predict_proba(texts)).max(-1), [r["confidence"] for r in ours], atol=1e-4)
+    card = (prepare_folder(run, PublishOptions(repo_id="alice/two", model=TUNED), tmp_path / "up") / "README.md")
+    text = card.read_text()
+    assert "library_name: setfit" in text and 'SetFitModel.from_pretrained("alice/two")' in text
+    assert "saved in [SetFit](https://github.com/huggingface/setfit) format" in text

@@ -16,6 +16,7 @@ import torch
 from trainer.training.batching import sorted_batches
 from trainer.errors import UserError
 from trainer.training.metrics import softmax
+from trainer.training.sentence_classifier import MeanPooledClassifier, is_sentence_classifier
 from trainer.models import model_max_length
 from trainer.tasks import get_task
 
@@ -125,15 +126,19 @@ class SharedForward:
 
 
 class Classifier:
-    """A fine-tuned sequence-classification model folder (a run's ``model/`` or any such folder)."""
+    """A fine-tuned sequence-classification model folder (a run's ``model/`` or any such folder), or a setfit run's
+    SetFit-format ``model/`` (sentence_classifier.py)."""
 
     def __init__(self, model_dir: str, max_length: int | None = None, batch_size: int = 64):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
-            self.model = AutoModelForSequenceClassification.from_pretrained(
-                model_dir, trust_remote_code=False, use_safetensors=True).eval()
+            if is_sentence_classifier(Path(model_dir)):  # a setfit run's mean-reading model (SetFit format)
+                self.model = MeanPooledClassifier.load(Path(model_dir))
+            else:
+                self.model = AutoModelForSequenceClassification.from_pretrained(
+                    model_dir, trust_remote_code=False, use_safetensors=True).eval()
         except OSError as exc:
             raise UserError(f"Could not load a classifier from {model_dir!r}: {str(exc).splitlines()[0]}") from exc
         config = self.model.config

@@ -17,6 +17,7 @@ from trainer.config import METHOD_NAMES, TrainConfig
 from trainer.hub import card_multi_label as multi_card
 from trainer.runs.store import Run
 from trainer.tasks import task_of
+from trainer.training.sentence_classifier import is_sentence_classifier
 from trainer.training.choice import BASELINE, chosen_model
 
 TEMPLATE = Path(__file__).with_name("model_card_template.md")
@@ -66,6 +67,7 @@ class _Run:
     report: dict
     is_baseline: bool
     multi: bool
+    setfit_format: bool  # the baseline, or a setfit run's mean-reading model/ (sentence_classifier.py)
 
     @classmethod
     def read(cls, run: Run, model: str) -> "_Run":
@@ -73,7 +75,7 @@ class _Run:
         path = run.path("baseline/evaluation.json" if is_baseline else "evaluation.json")
         report = json.loads(run.path("data_report.json").read_text()) if run.path("data_report.json").exists() else {}
         return cls(run.status(), run.config(), run.labels(), json.loads(path.read_text()), report, is_baseline,
-                   task_of(run.config()).name == "multi")
+                   task_of(run.config()).name == "multi", is_baseline or is_sentence_classifier(run.model_dir))
 
     @property
     def best(self) -> dict:
@@ -129,7 +131,7 @@ def _metadata(run: Run, s: _Run, options):
 
         texts = pd.read_csv(run.path("eval_predictions.csv"), keep_default_na=False)["text"].head(3).tolist()
         widget = [{"text": t} for t in texts]
-    if s.is_baseline:
+    if s.setfit_format:
         library, tags = "setfit", ["text-classification", "classitune", "setfit", "sentence-transformers"]
     else:
         method = s.config.get("method", "full")
@@ -167,7 +169,7 @@ def _card_data(s: _Run, repo: str, options) -> CardData:
 def _usage(s: _Run, repo: str, adapter_only: bool) -> str:
     if s.is_baseline and s.multi:
         return multi_card.setfit_usage(repo)
-    if s.is_baseline:
+    if s.setfit_format:
         return (f"```python\nfrom setfit import SetFitModel\n\nmodel = SetFitModel.from_pretrained(\"{repo}\")\n"
                 f"print(model.predict([\"Your text here\"]))        # label names\n"
                 f"print(model.predict_proba([\"Your text here\"]))  # one probability per label, in the order above\n"
@@ -202,7 +204,10 @@ def _what(s: _Run) -> str:
             f"[ClassiTune](https://huggingface.co/spaces) ({METHOD_NAMES.get(method, 'fine-tune')})."
             + (" The encoder was trained SetFit-style on pairs of training texts (same label or not, "
                "cosine-similarity loss), then the classification head was fitted as a logistic regression on its "
-               "features; it is saved as a standard transformers classifier." if method == "setfit" else ""))
+               "features; " + ("it is saved in [SetFit](https://github.com/huggingface/setfit) format (the tuned "
+                               "encoder, mean pooling, the logistic-regression head), as the encoder was trained to "
+                               "be read by the mean of its token vectors." if s.setfit_format else
+                               "it is saved as a standard transformers classifier.") if method == "setfit" else ""))
 
 
 def _body_choice(choice: dict | None) -> str:

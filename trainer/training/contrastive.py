@@ -13,7 +13,9 @@ callback, precision and "stop and keep" apply.
 The tuned encoder is then copied into the run's ``AutoModelForSequenceClassification``
 and its head fitted as a logistic regression on the features it receives, so ``model/``
 is the same plain transformers classifier as any other run's: Predict, Publish, the
-card and ``pipeline("text-classification")`` need nothing new.
+card and ``pipeline("text-classification")`` need nothing new. A mean-pooling body that
+is not a BERT (all-mpnet-base-v2) trains its mean and is saved in SetFit format instead
+(sentence_classifier.py), since no stock classifier of its architecture reads the mean.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from trainer.training.fine_tune import Fitting, record_choices
 from trainer.training.run_progress import make_callback
 from trainer.runs.store import STOP_REQUEST
 from trainer.training.schedule import ITERATIONS
+from trainer.training.sentence_classifier import fit_head, reads_mean_as_setfit
 from trainer.training.warm_start import refit_head
 
 def _pairs(texts: list[str], targets: np.ndarray, pairs: int, seed: int):
@@ -60,7 +63,7 @@ def _scorer(st_model, train_texts, train_targets, validation_texts, truth, label
 
 def sentence_encoder(model_path: str, mean: bool, device: str = "cpu"):
     """The base encoder as a sentence-transformer that pools as the exported classifier reads: the mean of the
-    token vectors where the run added the mean-pooling layer, else the first token (which BERT's pooler and the
+    token vectors where the run added the mean-pooling layer or saves in SetFit format, else the first token (which BERT's pooler and the
     RoBERTa-style heads read). Any other module the model ships (Dense, Normalize) is left out: the classifier
     has none, and the cosine loss does not see a normalisation."""
     from sentence_transformers import SentenceTransformer
@@ -84,10 +87,12 @@ def fit_contrastive(f: Fitting):
                         "multi-label data.")
     schedule, balanced = f.schedule, f.weights is not None
     texts, targets = f.train["text"].tolist(), f.task.targets(f.train, len(f.labels))
-    record_choices(f, head_init="logistic regression on the tuned encoder")
     f.reporter.phase("training")
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if f.hw.device == "cuda" else "cpu"
-    encoder = sentence_encoder(f.model_path, f.pooling_layer is not None, device)
+    as_setfit = reads_mean_as_setfit(f.config, f.model_path, f.pooling_layer)
+    record_choices(f, head_init="logistic regression on the tuned encoder",
+                   **({"pooling": "mean (saved in SetFit format)"} if as_setfit else {}))
+    encoder = sentence_encoder(f.model_path, f.pooling_layer is not None or as_setfit, device)
     encoder.max_seq_length = f.max_length
     if f.config.freeze_embeddings:  # as for full fine-tunes: the largest tensor, its AdamW update slows CPU steps
         encoder[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
@@ -126,9 +131,12 @@ def fit_contrastive(f: Fitting):
         f.reporter.say(f"stopped by you at step {trainer.state.global_step}: keeping the encoder as it is")
     summary = {**progress.summary(trainer.state), "best_checkpoint_step": None, "pairs": len(pairs),
                "stopped_at_step": trainer.state.global_step if f.run.path(STOP_REQUEST).exists() else None}
+    f.reporter.phase("fitting head")
+    if as_setfit:
+        return fit_head(encoder[0].auto_model, f.tokenizer, texts, targets, f.labels, f.max_length, balanced,
+                        device), summary
     _copy_encoder(encoder, f.model)
     del trainer, encoder
-    f.reporter.phase("fitting head")
     refit_head(f.model, f.tokenizer, texts, targets, len(f.labels), f.max_length, balanced, f.config.seed,
                f.pooling_layer, f.task.name)
     return f.model, summary

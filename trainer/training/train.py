@@ -28,6 +28,7 @@ from trainer.errors import UserError
 from trainer.runs.hardware import Hardware, detect, precision_for
 from trainer.quality.label_errors import find_label_errors, with_verdicts
 from trainer.training.contrastive import fit_contrastive
+from trainer.training.sentence_classifier import MeanPooledClassifier
 from trainer.training.fine_tune import Fitting, fine_tune
 from trainer.bodies.run_choice import resolve_body
 from trainer.training.mean_pooling import add_mean_pooling_layer, trained_for_mean_pooling
@@ -258,6 +259,9 @@ def _save_model(model, tokenizer, run: Run, config: TrainConfig, max_length: int
     tokenizer.model_max_length = max_length
     if thresholds:  # multi-label: whoever loads model/ finds the tuned decision thresholds in its config.json
         model.config.label_thresholds = thresholds["per_label"]
+    if isinstance(model, MeanPooledClassifier):  # a setfit run on a mean-pooling body that is not a BERT
+        model.save(run.model_dir, tokenizer)
+        return
     if config.method == "lora":
         model.save_pretrained(run.path("adapter"))
         tokenizer.save_pretrained(run.path("adapter"))
