@@ -12,6 +12,9 @@ import os
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Gradio's run-history routes (/gradio_api/runs, /gradio_api/run-history/*) act with the machine's saved Hugging Face
+# token for any request that looks local, which a same-host reverse proxy makes every visitor's: off, for good.
+os.environ["GRADIO_RUN_HISTORY"] = "False"
 
 
 def main() -> None:
@@ -35,7 +38,7 @@ def main() -> None:
     app = build_app()
     app.queue(default_concurrency_limit=8)
     app.launch(server_name=args.host, server_port=args.port, mcp_server=args.mcp or None, show_error=False, css=CSS,
-               max_file_size=os.environ.get("CLASSITUNE_MAX_UPLOAD_MB", "200") + "mb")
+               run_history=False, max_file_size=os.environ.get("CLASSITUNE_MAX_UPLOAD_MB", "200") + "mb")
 
 
 if __name__ == "__main__":

@@ -286,3 +286,13 @@ def test_hub_dataset_box_cannot_read_local_folders(live_app, alice, trained):
             assert not any("runs" in str(v) for v in message["output"]["data"][:-1])  # no file link came back
     message = call_by_fn_index(live_app["url"], index, ["someone/some-dataset", "../../train"])
     assert "not a split name" in error_of(message)
+
+
+def test_gradio_run_history_routes_are_off(live_app):
+    """Issue 32 (8): Gradio's run-history routes act with the machine's saved Hugging Face token for any request that
+    looks local (loopback client and Host), which a same-host reverse proxy makes every visitor's; the app turns them
+    off, so they answer 404 to such requests."""
+    for path in ("/gradio_api/runs", "/gradio_api/run-history/buckets", "/gradio_api/run-history/records?bucket=u/b"):
+        for host in ("127.0.0.1", "localhost"):
+            response = httpx.get(live_app["url"] + path, headers={"Host": host})
+            assert response.status_code == 404, (path, host, response.status_code)
