@@ -37,13 +37,17 @@ def real_slice(shared: Path, name: str, rows: int, path: Path, seed: int = 0, sp
 
 @pytest.fixture(autouse=True)
 def close_supervisors():
-    """Every Service a test starts has a supervisor thread (and maybe a standby worker): stopped after the test."""
+    """Every Service a test starts has a supervisor thread (and maybe a standby worker), maybe a batch-job watcher:
+    stopped after the test."""
+    from trainer.batch.jobs import BatchJobs
     from trainer.runs.supervisor import Supervisor
 
-    before = set(Supervisor.opened)
+    before, batches = set(Supervisor.opened), len(BatchJobs.opened)
     yield
     for supervisor in set(Supervisor.opened) - before:
         supervisor.close()
+    for watcher in BatchJobs.opened[batches:]:
+        watcher.close()
 
 
 @pytest.fixture

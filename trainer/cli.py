@@ -288,6 +288,12 @@ def _quiet_libraries() -> None:
     logging.disable_progress_bar()
 
 
+def cmd_batch_predict(args) -> int:
+    from trainer.batch.work import from_terminal
+
+    return 0 if from_terminal(args) == "succeeded" else EXIT_USER_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func = globals()[f"cmd_{args.command.replace('-', '_')}"]

@@ -87,6 +87,15 @@ def _model_commands(sub) -> None:
     p.add_argument("--threshold", help="multi-label models: one decision threshold for every label (default: tuned)")
     p.set_defaults(command="predict")
 
+    p = sub.add_parser("batch-predict", help="label a large file chunk by chunk into a job folder; run it again "
+                       "with the same --job to resume where it stopped")
+    p.add_argument("--job", required=True, help="the job folder (created on first use; holds the output)")
+    p.add_argument("--input", help="CSV, TSV, JSON Lines, Parquet or .txt (one text per line); first use only")
+    p.add_argument("--model", help="a run folder (its recommended model), a model folder or a Hub id; first use only")
+    p.add_argument("--use", choices=["tuned", "baseline"], help="with a run folder: this model, not the recommended")
+    p.add_argument("--text-column", default="text")
+    p.set_defaults(command="batch-predict")
+
     p = sub.add_parser("push", help="publish a run's model and model card to the Hub (token from HF_TOKEN)")
     p.add_argument("--run", required=True, help="the run directory")
     p.add_argument("--repo", required=True, help="<user or org>/<name>")

@@ -34,7 +34,9 @@ from trainer.quality.label_errors import LabelErrors
 from trainer.quality.search_process import label_errors_in_process
 from trainer.runs.queue import (check_gpus, check_may_train, check_run_time, check_user_time, max_run_minutes, max_runs_per_user,
                     max_user_minutes, quota_owner)
-from trainer.hub.hub_models import hub_classifier
+from trainer.batch.jobs import BatchJobs
+from trainer.batch.spec import BatchSpec
+from trainer.hub.hub_models import hub_classifier, local_copy
 from trainer.models import check_remote_model
 from trainer.predict import load_classifier
 from trainer.runs.store import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
@@ -74,6 +76,12 @@ class Service:
         self.store = RunStore(root)
         self.supervisor = Supervisor(self.store, standby=standby, gpu_slot=gpu_slot)
         self.supervisor.recover()
+        if (self.store.root / "batch").exists():
+            self.batch  # batch jobs left running by a previous app process resume now
+
+    @cached_property
+    def batch(self) -> BatchJobs:
+        return BatchJobs(self.store.root / "batch")
 
     @cached_property
     def hardware(self) -> dict:
@@ -329,3 +337,32 @@ class Service:
         """Label (multi-label: the label set), confidence and top-k per text, in the order given (the classifier
         checks the texts); ``threshold`` replaces a multi-label model's tuned thresholds."""
         return self.classifier(model, owner, token).predict(texts, top_k=max(1, int(top_k)), threshold=threshold)
+
+    # -- batch prediction jobs (trainer/batch/) ---------------------------------------------------
+
+    def start_batch(self, owner: str, model: str, path: str | None = None, text_column: str = "text",
+                    hub_dataset: str = "", split: str = "train", token: str | None = None) -> dict:
+        """Classify a whole file (CSV, TSV, JSON Lines, Parquet, plain text) or a Hub dataset split in a background
+        worker; return the job's status. The model is resolved now, so a resumed job reads with the same one."""
+        kind, name = model_reference(model)
+        if not name:
+            raise UserError("Choose a model: one of your runs, its base model, or a Hub classifier id.")
+        if kind == HUB_MODEL:
+            model_path, which = local_copy(name, token), None
+        else:
+            run = self.run(name, owner)
+            which = BASELINE if kind == BASE_MODEL else TUNED if kind == TUNED else chosen_model(run.status())
+            if which == TUNED and run.status().get("state") != "succeeded":
+                raise UserError(f"Run {run.id} has no tuned model yet (it is {run.status().get('state')}).")
+            model_path = str(run.dir)
+        if hub_dataset:
+            from trainer.intake.hub_data import check_hub_dataset_id, check_split
+
+            hub_dataset, split = check_hub_dataset_id(hub_dataset), check_split(split)
+        elif not path:
+            raise UserError("Send a file to classify, or name a Hub dataset (id and split).")
+        spec = BatchSpec(model=model, model_path=model_path, which=which, text_column=text_column or "text",
+                         input_name=Path(path).name if path and not hub_dataset else "", hub_dataset=hub_dataset,
+                         split=split)
+        job = self.batch.start(owner, spec, Path(path) if path and not hub_dataset else None, token)
+        return self.batch.status(job.id, owner)

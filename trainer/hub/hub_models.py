@@ -66,6 +66,13 @@ def _download(model_id: str, token: str | None) -> str:
                         f"from this machine. Use one of your runs instead.") from exc
 
 
+def local_copy(model_id: str, token: str | None = None) -> str:
+    """A Hub classifier's files on this machine (size-checked, as for Predict), for a batch job's worker to load."""
+    check_remote_model(model_id)
+    with _load_lock:
+        return _download(model_id, token)
+
+
 def hub_classifier(model_id: str, token: str | None = None):
     """The ``Classifier`` of a Hub model, downloaded and loaded at most once per (model, caller's token)."""
     from trainer.predict import Classifier

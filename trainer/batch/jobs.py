@@ -1,0 +1,172 @@
+"""The app's side of batch prediction jobs: start, follow, cancel, fetch; workers started in turn and resumed.
+
+A job waits as a folder until a worker slot is free (``CLASSITUNE_BATCH_WORKERS``, default 1),
+oldest first; each user (their share, as for training: anonymous visitors together are one)
+has at most one job queued or running, so users take turns. A watcher thread starts queued
+jobs and finds workers that died: a job whose worker is gone without finishing (an app
+restart, a killed process) is queued again and resumes from its last chunk, up to
+``MAX_ATTEMPTS`` times. Jobs live under the owner's hashed folder, so another user's job id is
+"not found", like a run's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from trainer.batch.spec import (ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, BatchJob, BatchSpec, batch_limits,
+                                check_input_name)
+from trainer.batch.work import TOKEN_ENV
+from trainer.errors import UserError
+from trainer.runs.queue import quota_owner
+from trainer.runs.store import new_run_id
+from trainer.runs.supervisor import PROJECT_ROOT, worker_alive
+
+MAX_ATTEMPTS = 3
+PUBLIC_STATUS = ("state", "rows_total", "rows_done", "rows_per_second", "eta_seconds", "error", "output",
+                 "resumed_chunks", "attempts")
+
+
+def max_workers() -> int:
+    return max(1, int(os.environ.get("CLASSITUNE_BATCH_WORKERS", "1")))
+
+
+class BatchJobs:
+    """Batch prediction jobs under ``root`` (the data root's ``batch/``)."""
+
+    opened: list["BatchJobs"] = []  # for tests, which stop every watcher they started
+
+    def __init__(self, root: Path, poll_seconds: float = 1.0):
+        BatchJobs.opened.append(self)
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._tokens: dict[str, str] = {}  # job id -> Hub dataset reader token, until its worker has it
+        self._stop = threading.Event()
+        self.tick()  # jobs left running by a previous app process resume now
+        self._thread = threading.Thread(target=self._watch, args=(poll_seconds,), daemon=True, name="batch-jobs")
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _owner_dir(self, owner: str) -> Path:
+        return self.root / hashlib.sha256(owner.encode()).hexdigest()[:24]
+
+    @contextlib.contextmanager
+    def _lock(self, name: str):
+        with open(self.root / f".{name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def _all(self) -> list[BatchJob]:
+        jobs = [BatchJob(p.parent) for p in self.root.glob("*/*/spec.json")]
+        return sorted(jobs, key=lambda job: job.id)  # ids start with the time: oldest first
+
+    def start(self, owner: str, spec: BatchSpec, source: Path | None = None, token: str | None = None) -> BatchJob:
+        """Queue a job (a file at ``source``, or ``spec.hub_dataset`` read with ``token``); refuse a second active
+        job in the caller's share, and an input over the bounds, before anything is copied."""
+        if source is not None:
+            check_input_name(spec.input_name)
+            size, limit = source.stat().st_size, batch_limits().max_bytes
+            if size > limit:
+                raise UserError(f"{spec.input_name!r} is {size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB bound "
+                                f"of a batch job (CLASSITUNE_BATCH_MAX_MB); split it.")
+        share = quota_owner(owner)
+        with self._lock("share-" + hashlib.sha256(share.encode()).hexdigest()[:24]):
+            mine = [job for job in self._all() if quota_owner(job.status().get("owner", "")) == share
+                    and job.status().get("state") in ACTIVE]
+            if mine:
+                raise UserError(f"Batch job {mine[0].id} is still {mine[0].status()['state']}: one batch job per user "
+                                f"at a time. Wait for it, or cancel it.")
+            job = BatchJob(self._owner_dir(owner) / new_run_id())
+            job.dir.mkdir(parents=True)
+            job.write_spec(spec)
+            if source is not None:  # streamed, never held in memory
+                shutil.copyfile(source, job.input_path)
+            job.update(state=QUEUED, owner=owner, attempts=0)
+        if token:
+            self._tokens[job.id] = token
+        self.tick()
+        return job
+
+    def job(self, job_id: str, owner: str) -> BatchJob:
+        job = BatchJob(self._owner_dir(owner) / str(job_id)[:64])
+        if "/" in str(job_id) or not job.path("spec.json").exists():
+            raise UserError(f"No batch job {str(job_id)[:64]!r} of yours was found.")
+        return job
+
+    def status(self, job_id: str, owner: str) -> dict:
+        job = self.job(job_id, owner)
+        status, spec = job.status(), job.spec()
+        return {"job_id": job.id, "model": spec.model, "input": spec.input_name or f"{spec.hub_dataset} ({spec.split})",
+                **{k: status.get(k) for k in PUBLIC_STATUS}}
+
+    def list(self, owner: str) -> list[dict]:
+        folder = self._owner_dir(owner)
+        return [self.status(p.parent.name, owner) for p in sorted(folder.glob("*/spec.json"), reverse=True)]
+
+    def result(self, job_id: str, owner: str) -> Path:
+        job = self.job(job_id, owner)
+        if job.status().get("state") != "succeeded":
+            raise UserError(f"Batch job {job.id} is {job.status().get('state')}; its file is ready when it succeeds.")
+        return job.output_path
+
+    def cancel(self, job_id: str, owner: str) -> dict:
+        job = self.job(job_id, owner)
+        if job.status().get("state") in ACTIVE:
+            job.path("cancel").touch()
+            status = job.status()
+            if worker_alive(status):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(status["pid"], signal.SIGTERM)
+            job.update(state=CANCELLED)
+        return self.status(job_id, owner)
+
+    def tick(self) -> None:
+        """Requeue jobs whose worker died unfinished, then start queued jobs while a slot is free."""
+        with self._lock("dispatch"):
+            jobs = self._all()
+            for job in jobs:
+                status = job.status()
+                if status.get("state") == RUNNING and not worker_alive(status):
+                    attempts = int(status.get("attempts") or 0)
+                    job.update(state=QUEUED if attempts < MAX_ATTEMPTS else FAILED, pid=None,
+                               error=None if attempts < MAX_ATTEMPTS else
+                               f"The job's worker stopped {attempts} times without finishing (out of memory?).")
+            running = sum(job.status().get("state") == RUNNING for job in jobs)
+            for job in jobs:
+                if running >= max_workers():
+                    break
+                if job.status().get("state") == QUEUED:
+                    self._launch(job)
+                    running += 1
+
+    def _launch(self, job: BatchJob) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+        token = self._tokens.pop(job.id, None)
+        if token:
+            env[TOKEN_ENV] = token
+        with open(job.path("worker.log"), "ab") as log:
+            process = subprocess.Popen([sys.executable, "-m", "trainer", "batch-predict", "--job", str(job.dir)],
+                                       cwd=PROJECT_ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
+        from trainer.runs.store import process_start
+
+        job.update(state=RUNNING, pid=process.pid, pid_start=process_start(process.pid),
+                   attempts=int(job.status().get("attempts") or 0) + 1)
+        threading.Thread(target=process.wait, daemon=True).start()  # reaped, so it does not linger as a zombie
+
+    def _watch(self, poll_seconds: float) -> None:
+        while not self._stop.wait(poll_seconds):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - the watcher must outlive one bad folder
+                continue
