@@ -77,7 +77,7 @@ class Service:
         self.supervisor = Supervisor(self.store, standby=standby, gpu_slot=gpu_slot)
         self.supervisor.recover()
         if (self.store.root / "batch").exists():
-            self.batch  # batch jobs left running by a previous app process resume now
+            _ = self.batch  # batch jobs left running by a previous app process resume now
 
     @cached_property
     def batch(self) -> BatchJobs:
