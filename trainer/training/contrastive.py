@@ -64,8 +64,8 @@ def _scorer(st_model, train_texts, train_targets, validation_texts, truth, label
 def sentence_encoder(model_path: str, mean: bool, device: str = "cpu"):
     """The base encoder as a sentence-transformer that pools as the exported classifier reads: the mean of the
     token vectors where the run added the mean-pooling layer or saves in SetFit format, else the first token
-    (which BERT's pooler and the RoBERTa-style heads read). Any other module the model ships (Dense, Normalize) is left out: the classifier
-    has none, and the cosine loss does not see a normalisation."""
+    (which BERT's pooler and the RoBERTa-style heads read). Any other module the model ships (Dense, Normalize) is
+    left out: the classifier has none, and the cosine loss does not see a normalisation."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling
 
