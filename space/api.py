@@ -16,6 +16,7 @@ from trainer.errors import UserError
 from trainer.intake.label_sets import LabelOptions
 from trainer.service import BASE_MODEL, RUN_MODEL, model_reference
 
+from . import scratch
 from .common import INTAKE_EVENTS, owner_key, publish_token, service, user_errors
 
 
@@ -221,6 +222,51 @@ SETTINGS_SCHEMA = {"anyOf": [{"type": "object", "additionalProperties": True}, {
 TEXTS_SCHEMA = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}
 
 
+@user_errors
+def start_batch_prediction(file: str | None, model: str, text_column: str = "text", hub_dataset: str = "",
+                           split: str = "train", profile: gr.OAuthProfile | None = None,
+                           oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
+    """Classify a whole file or Hub dataset in the background (one job per user); returns the job's status.
+
+    Args:
+        file: a CSV, TSV, JSON Lines, Parquet or .txt file (one text per line); empty when hub_dataset is given.
+        model: a run id, "tuned:<run id>", "base:<run id>", or a Hub classifier id (as in predict).
+        text_column: the column to classify.
+        hub_dataset: a Hub dataset id to classify instead of a file (read with your sign-in, if any).
+        split: the Hub dataset's split.
+    Returns:
+        job_id, state (queued, running, succeeded, failed, cancelled), rows_done, rows_total, rows_per_second,
+        eta_seconds, error. Follow it with batch_prediction_status; fetch the file with batch_prediction_result.
+    """
+    if not isinstance(model, str):
+        raise UserError("model must be a run id, \"base:<run id>\" or a Hub model id.")
+    return service().start_batch(owner_key(None, profile, request, oauth_token), model, file or None,
+                                 text_column or "text", hub_dataset or "", split or "train",
+                                 token=publish_token(None, oauth_token))
+
+
+@user_errors
+def batch_prediction_status(job_id: str, profile: gr.OAuthProfile | None = None,
+                            oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
+    """A batch job's state, rows done of rows total, speed (rows per second), time left, and its error if it failed."""
+    return service().batch.status(job_id, owner_key(None, profile, request, oauth_token))
+
+
+@user_errors
+def cancel_batch_prediction(job_id: str, profile: gr.OAuthProfile | None = None,
+                            oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
+    """Cancel a queued or running batch job; returns its status."""
+    return service().batch.cancel(job_id, owner_key(None, profile, request, oauth_token))
+
+
+@user_errors
+def batch_prediction_result(job_id: str, profile: gr.OAuthProfile | None = None,
+                            oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> str:
+    """The finished job's file: the input's rows in order, with predicted_label and score (multi-label:
+    predicted_labels and a score per label), in the input's format."""
+    return scratch.copy_out(service().batch.result(job_id, owner_key(None, profile, request, oauth_token)))
+
+
 def _json_input(label: str, schema: dict) -> gr.JSON:
     """A JSON input whose API type is a real JSON Schema: ``gr.JSON`` declares ``{"type": {}}``, which is none, so
     the MCP server's input check (``jsonschema.validate``) fails every call to a tool that takes it."""
@@ -256,6 +302,12 @@ def build() -> None:
         which = gr.Textbox(label="which")
         model_choice = gr.Textbox(label="model_choice", value="")  # optional: older scripts omit it
         pushed = gr.JSON(label="result")
+        hub_dataset = gr.Textbox(label="hub_dataset", value="")
+        split = gr.Textbox(label="split", value="train")
+        batch_column = gr.Textbox(label="text_column", value="text")
+        job_id = gr.Textbox(label="job_id")
+        job = gr.JSON(label="job")
+        result_file = gr.File(label="result")
         trigger = gr.Button(visible=False)
     endpoints = [
         (validate_dataset, [file, text_column, label_column, settings], report),
@@ -268,6 +320,10 @@ def build() -> None:
         (predict, [texts, model, top_k, compare, threshold], predictions),
         (choose_model, [run_id, which], status),
         (push_to_hub, [run_id, repo_id, token, private, adapter_only, license, widget_examples, model_choice], pushed),
+        (start_batch_prediction, [file, model, batch_column, hub_dataset, split], job),
+        (batch_prediction_status, [job_id], job),
+        (cancel_batch_prediction, [job_id], job),
+        (batch_prediction_result, [job_id], result_file),
     ]
     limits = {validate_dataset: INTAKE_EVENTS, find_label_errors: INTAKE_EVENTS, start_training: dict(concurrency_limit=1)}
     for fn, inputs, output in endpoints:

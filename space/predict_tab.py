@@ -9,14 +9,14 @@ import gradio as gr
 import pandas as pd
 
 from trainer.intake.data import read_table
-from trainer.intake.reading import read_lines
+from trainer.intake.reading import read_lines, table_columns
 from trainer.errors import UserError
 from trainer.predict import MAX_TEXTS_PER_REQUEST
 from trainer.training.choice import BASELINE, TUNED, chosen_model
 from trainer.service import BASE_MODEL, HUB_MODEL, RUN_MODEL, model_reference
 from trainer.intake.spreadsheet import safe_cell
 
-from . import scratch
+from . import batch_panel, scratch
 from .common import error_box, owner_key, publish_token, service, shown_errors
 from .plain import markdown_text
 from .predict_view import NO_LABEL, agree, results_html
@@ -37,7 +37,8 @@ def texts_from(pasted: str, upload: str | None, column: str | None) -> list[str]
     if not texts:
         raise UserError("Nothing to classify: paste some text (one per line) or upload a file.")
     if len(texts) > MAX_TEXTS_PER_REQUEST:
-        raise UserError(f"{len(texts):,} texts; the limit per request is {MAX_TEXTS_PER_REQUEST:,}. Split the file.")
+        raise UserError(f"{len(texts):,} texts; the instant limit is {MAX_TEXTS_PER_REQUEST:,}. Classify the whole file "
+                        f"with a background job: open \"Whole files: classify in the background\" below.")
     return texts
 
 
@@ -146,8 +147,7 @@ def file_columns(upload: str | None):
         return gr.update(choices=[], value=None)
     if Path(upload).suffix.lower() == ".txt":  # one text per line: no columns to pick
         return gr.update(choices=["(one text per line)"], value="(one text per line)")
-    frame, _, _ = read_table(upload)
-    columns = list(frame.columns)
+    columns = table_columns(upload)  # the first rows only: the file may be a large one for a background job
     return gr.update(choices=columns, value="text" if "text" in columns else columns[0])
 
 
@@ -174,6 +174,7 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     results = gr.HTML(label="Predictions (rows where the models disagree are highlighted)", elem_id="predictions")
     source = gr.State(TYPED)
     download = gr.File(label="Download predictions (CSV)", elem_id="predictions-download")
+    batch_panel.build(model, upload, column, browser_id, page)
 
     def populate(browser, current, train_run, followed, profile: gr.OAuthProfile | None = None,
                  request: gr.Request = None):

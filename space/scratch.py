@@ -59,3 +59,11 @@ def new_folder(prefix: str) -> Path:
     """A fresh private folder for one request's files, after pruning the old ones."""
     prune()
     return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=root()))
+
+
+def copy_out(path: Path) -> str:
+    """A scratch copy of a file from the data root, for a download (Gradio serves files from its temp folder; the
+    data root may be a mounted bucket, and it holds other users' files)."""
+    target = new_folder("download") / path.name
+    shutil.copyfile(path, target)
+    return str(target)

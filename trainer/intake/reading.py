@@ -332,3 +332,26 @@ def read_table(path: str | Path, limits: IntakeLimits | None = None) -> tuple[pd
         raise UserError(f"{path.name!r} has a header ({', '.join(info.columns)}) but no data rows. "
                         f"Add one example per line under the header.")
     return df, info, notes
+
+
+def table_columns(path: str | Path, limits: IntakeLimits | None = None) -> list[str]:
+    """A table's column names from its first 64 KB (a Parquet file's schema), so listing the columns of a large
+    file, as Predict does on upload, neither reads nor holds the whole file."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+    fmt = _sniff_format(path, head)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return [n for n in pq.read_schema(path).names if not n.startswith("__index_level_")]
+        except Exception as exc:  # noqa: BLE001 - a damaged file: say so in words
+            raise UserError(f"{path.name!r} is not a readable Parquet file ({type(exc).__name__}).") from exc
+    if fmt == "excel" or len(head) < 65536:  # small or a workbook: the ordinary read, with its checks
+        return list(read_table(path, limits)[0].columns)
+    if head.startswith((b"PK\x03\x04", b"%PDF")):
+        raise UserError(_binary_message(head))
+    text = _decode(head[:head.rfind(b"\n") + 1] or head)[0]
+    frame = _read_jsonl(text) if fmt == "jsonl" else _read_delimited(text, fmt)[0]
+    return [str(c).strip() for c in frame.columns]
