@@ -300,3 +300,28 @@ def test_multi_label_path_in_the_browser(page):
     assert rows[0][:2] == ["text", "tuned labels"] and sum(h.startswith("score ") for h in rows[0]) >= 20
     assert "gratitude" in rows[1][1] or "love" in rows[1][1] or "admiration" in rows[1][1], rows[1]
     shot(page, "predict-multi-label")
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_a_file_over_the_instant_limit_goes_to_a_background_job(page, viewport, tmp_path):
+    """Issue 29 (2): above the instant bound the Predict tab offers the background job instead of refusing; the job
+    shows its progress in words and gives back the whole file."""
+    page.set_viewport_size(viewport)
+    page.reload()
+    tab(page, "Predict")
+    page.wait_for_function("document.querySelector('#predict-model input')?.value.includes('banking77')",
+                           timeout=30000)
+    data = tmp_path / "many.txt"
+    rows = 6000 if viewport == LAPTOP else 6001  # tells this job from the one before
+    data.write_text("".join(f"my card number {i} was declined\n" for i in range(rows)))
+    page.locator("#predict-upload input[type=file]").set_input_files(str(data))
+    page.wait_for_timeout(1500)
+    page.locator("#classify").click()
+    page.locator("#predict-error").get_by_text("Classify the whole file with a background job").wait_for(timeout=30000)
+    page.get_by_role("button", name="Whole files: classify in the background").click()
+    page.locator("#batch-start").click()
+    page.locator("#batch-status").get_by_text(f"done, {rows:,} rows").wait_for(timeout=300000)
+    assert within_width(page, page.locator("#batch-status"))
+    page.locator("#batch-result a").first.wait_for(timeout=30000)
+    assert "many-predictions" in page.locator("#batch-result").inner_text()
+    shot(page, f"batch-{'phone' if viewport == PHONE else 'laptop'}")
