@@ -81,7 +81,7 @@ class Service:
 
     @cached_property
     def batch(self) -> BatchJobs:
-        return BatchJobs(self.store.root / "batch")
+        return BatchJobs(self.store.root / "batch", self.store.state / "batch-locks")
 
     @cached_property
     def hardware(self) -> dict:
@@ -143,7 +143,7 @@ class Service:
 
     @contextlib.contextmanager
     def _share_lock(self, owner: str):
-        folder = self.store.root / "locks"
+        folder = self.store.state / "locks"
         folder.mkdir(exist_ok=True)
         name = hashlib.sha256(quota_owner(owner).encode()).hexdigest()[:24]
         with open(folder / f"share-{name}.lock", "w") as handle:

@@ -44,10 +44,11 @@ class BatchJobs:
 
     opened: list["BatchJobs"] = []  # for tests, which stop every watcher they started
 
-    def __init__(self, root: Path, poll_seconds: float = 1.0):
+    def __init__(self, root: Path, locks: Path | None = None, poll_seconds: float = 1.0):
         BatchJobs.opened.append(self)
-        self.root = Path(root)
+        self.root, self.locks = Path(root), Path(locks or root)  # locks on local disk (runs/state_root.py)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.locks.mkdir(parents=True, exist_ok=True)
         self._tokens: dict[str, str] = {}  # job id -> Hub dataset reader token, until its worker has it
         self._stop = threading.Event()
         self.tick()  # jobs left running by a previous app process resume now
@@ -62,7 +63,7 @@ class BatchJobs:
 
     @contextlib.contextmanager
     def _lock(self, name: str):
-        with open(self.root / f".{name}.lock", "w") as handle:
+        with open(self.locks / f".{name}.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainer.errors import UserError
+from trainer.runs.state_root import state_root
 
 STOP_REQUEST = "stop-requested"  # a file in the run: "stop after this step and keep the best model so far"
 STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
@@ -107,6 +108,17 @@ class Run:
     def model_dir(self) -> Path:
         return self.dir / "model"
 
+    @property
+    def lock_path(self) -> Path:
+        """The lock of ``status.json``: in the run folder, or in the local state folder when runs are on a mounted
+        bucket (state_root.py)."""
+        state = state_root(self.dir.parent.parent)
+        if state == self.dir.parent.parent:
+            return self.path("status.lock")
+        folder = state / "status-locks"
+        folder.mkdir(exist_ok=True)
+        return folder / f"{self.id}.lock"
+
     def status(self) -> dict:
         try:
             return json.loads(self.path("status.json").read_text())
@@ -116,7 +128,7 @@ class Run:
     def update_status(self, **changes) -> dict:
         """Read, change and write ``status.json`` under a file lock: the app and the worker both update it, and
         without the lock one's change could overwrite the other's (a run shown queued while it trains)."""
-        with open(self.path("status.lock"), "w") as lock:
+        with open(self.lock_path, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             status = self.status() if self.path("status.json").exists() else {}
             status.update(changes)
@@ -175,7 +187,8 @@ class RunStore:
         self.root = (root or data_root()).resolve()
         self.runs_dir = self.root / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self.db_path = self.root / "registry.sqlite"
+        self.state = state_root(self.root)  # locks and the registry: local disk (state_root.py)
+        self.db_path = self.state / "registry.sqlite"
         fresh = not self.db_path.exists()
         self._init_db()
         if fresh:  # first start, or the registry was lost: index whatever run directories exist

@@ -115,7 +115,7 @@ class Supervisor:
     def _dispatch_lock(self):
         """One dispatch, or cancel of a waiting run, at a time per data root: a file lock, so that two app
         processes (or two services in one) never start the same run twice."""
-        with open(self.store.root / "dispatch.lock", "w") as handle:
+        with open(self.store.state / "dispatch.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 

@@ -29,7 +29,7 @@ def wait_for_slot(store: RunStore, poll: float = 0.5):
     """Block until a slot lock is free; return the held lock file. The app starts a worker only when its run's
     turn has come (queue.py); the lock keeps a worker started by hand, or by an app that restarted while a run
     trained, from training beside it. Slots are ``flock`` locks: a dead worker's slot frees itself."""
-    folder = store.root / "slots"
+    folder = store.state / "slots"
     folder.mkdir(exist_ok=True)
     while True:
         for index in range(max_concurrent_runs()):
