@@ -290,6 +290,7 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
     run_id.change(refresh, [run_id, browser_id], shown[:-1], **private)
     timer.tick(tick, [run_id, browser_id, shown_state], [progress, activity, runs, shown_state, *buttons],
                show_progress="hidden", **private)
-    gr.on([data.report.change, data.path.change, *[c.change for c in form.inputs]],
+    # ... and when the shown run changes state: a finished run's measured speed is the next plan's basis
+    gr.on([data.report.change, data.path.change, shown_state.change, *[c.change for c in form.inputs]],
           on_summary, [data.path, data.report, browser_id, *settings], summary, show_progress="hidden", **private)
     return TrainTab(run_id=run_id, runs=runs, list_runs=list_runs)

@@ -96,7 +96,7 @@ def test_a_wrong_column_fails_with_the_columns_and_a_file_type_is_refused_up_fro
 
 def test_a_restart_mid_job_resumes_without_recomputing_finished_chunks(trained, tmp_path):
     service, run = trained["service"], trained["run"]
-    frame = corpus(60_000)
+    frame = corpus(30_000)
     frame.to_parquet(tmp_path / "big.parquet")
     job_id = service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")["job_id"]
     status = wait(service, job_id, ALICE, lambda s: (s["rows_done"] or 0) >= 3 * 2048 or finished(s))
@@ -116,7 +116,7 @@ def test_a_restart_mid_job_resumes_without_recomputing_finished_chunks(trained, 
 
 def test_one_job_per_user_others_wait_their_turn_cannot_see_it_and_cancel_stops_it(trained, tmp_path):
     service, run = trained["service"], trained["run"]
-    corpus(60_000).to_parquet(tmp_path / "big.parquet")
+    corpus(30_000).to_parquet(tmp_path / "big.parquet")
     first = service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")["job_id"]
     with pytest.raises(UserError, match="one batch job per user"):
         service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")

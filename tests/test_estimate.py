@@ -26,7 +26,12 @@ def test_estimate_uses_the_users_measured_speed_and_says_where_it_comes_from():
     assert mine.basis == "your last run's speed" and mine.seconds < default.seconds
     longer = estimate(TrainConfig(model="default", method="full"), 2000, 200, 128, CPU, [finished("default", "full", 72.0)])
     assert longer.seconds > mine.seconds  # longer texts, slower steps
-    assert "at most about" in mine.describe() and f"{mine.steps:,} steps of 32" in mine.describe()
+    assert f"{mine.steps:,} steps of 32" in mine.describe()
+    # Issue 30 (6): a range whose high end is the busy machine, every phase counted, and the live speed said
+    assert mine.high_seconds == pytest.approx(3 * mine.seconds) and "idle machine" in mine.describe()
+    assert "live speed" in mine.describe() and mine.record()["high_seconds"] >= mine.record()["seconds"]
+    tiny = estimate(config, 16, 8, 64, CPU, [])
+    assert tiny.seconds >= 30  # start-up, loading, label check and saving, even for a handful of steps
 
 
 def test_no_figure_rather_than_a_guess():

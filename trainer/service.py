@@ -187,9 +187,10 @@ class Service:
             booked = self.estimate(owner, prepared.config, prepared.intake.report.to_dict()).cautious_seconds
             check_run_time(booked)
             check_user_time(booked, sum(r.status().get("estimate_seconds") or 0 for r in self._active_runs(owner)))
+        planned = self.estimate(owner, prepared.config, prepared.intake.report.to_dict()).record() if here else None
         run = self.store.create(owner, prepared.dataset, prepared.config.to_dict())
         write_run(run, prepared)
-        run.update_status(estimate_seconds=booked)
+        run.update_status(estimate_seconds=booked, estimate=planned)  # the run says at the end how long it took
         return run
 
     def again(self, run_id: str, owner: str, token: str | None = None) -> Run:

@@ -27,6 +27,7 @@ from trainer.config import TrainConfig
 from trainer.errors import UserError
 from trainer.runs.hardware import Hardware, detect, precision_for
 from trainer.quality.label_errors import find_label_errors, with_verdicts
+from trainer.runs.estimate import duration
 from trainer.training.contrastive import fit_contrastive
 from trainer.training.sentence_classifier import MeanPooledClassifier
 from trainer.training.fine_tune import Fitting, fine_tune
@@ -144,7 +145,11 @@ def run_training(run: Run, config: TrainConfig, train: pd.DataFrame, validation:
             raise UserError(message) from exc
         reporter.state("failed", error=f"Training crashed: {type(exc).__name__}: {exc}. See train.log in the run.")
         raise
-    reporter.state("succeeded", phase="done", **summary)
+    took = time.time() - started
+    planned = run.status().get("estimate") if reporter.main else None
+    reporter.say(f"took {duration(took)}" + (f" (estimated {duration(planned['seconds'])} to "
+                                             f"{duration(planned['high_seconds'])} before it started)" if planned else ""))
+    reporter.state("succeeded", phase="done", total_seconds=round(took, 1), **summary)
     return run.status()
 
 
