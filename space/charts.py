@@ -106,14 +106,37 @@ def lr_chart(runs: list[RunCurves]) -> go.Figure:
     return _curves("Learning rate", [_line(r, "train", "learning_rate", "learning rate") for r in runs])
 
 
+AXIS_CHARS = 14  # a label longer than this is cut on the confusion matrix's axes
+
+
+def axis_name(label: str) -> str:
+    """A long label cut in the middle, so its start and its end (where names that share a start differ) show."""
+    if len(label) <= AXIS_CHARS:
+        return label
+    head = (AXIS_CHARS - 1) // 2
+    return label[:head] + "…" + label[-(AXIS_CHARS - 1 - head):]
+
+
 def confusion_chart(evaluation: dict, normalise: bool) -> go.Figure:
     labels, matrix = [plotly_text(label) for label in evaluation["labels"]], evaluation["confusion"]
     if normalise:
         matrix = [[round(v / max(1, sum(row)), 3) for v in row] for row in matrix]
-    fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", text=matrix,
-                               texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
+    # Long names (30 characters and more) would leave no room for the cells on a phone: the axes show them cut,
+    # the hover whole. Positions, not names, place the cells, so two names cut alike stay apart.
+    ticks = [axis_name(label) for label in labels]
+    if len(set(ticks)) < len(ticks):  # still alike: number them
+        ticks = [f"{i + 1}. {tick}" for i, tick in enumerate(ticks)]
+    positions = list(range(len(labels)))
+    names = [[[true, predicted] for predicted in labels] for true in labels]
+    fig = go.Figure(go.Heatmap(z=matrix, x=positions, y=positions, colorscale="Blues", text=matrix, customdata=names,
+                               texttemplate="%{text}", textfont={"size": 12 if len(labels) <= 8 else 9},
+                               hovertemplate="true %{customdata[0]}<br>predicted %{customdata[1]}<br>%{z}"
+                                             "<extra></extra>"))
     fig.update_layout(title="Confusion matrix" + (" (row-normalised)" if normalise else " (counts)"),
-                      xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
+                      xaxis={"title": "predicted", "tickvals": positions, "ticktext": ticks, "tickangle": -45,
+                             "automargin": True},
+                      yaxis={"title": "true", "tickvals": positions, "ticktext": ticks, "autorange": "reversed",
+                             "automargin": True},
                       **{**LAYOUT, "height": max(360, 40 * len(labels) + 160)})
     return fig
 

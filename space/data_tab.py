@@ -104,7 +104,9 @@ def on_file(path: str | None):
     found = report[1]
     indicator = found["label_format"].get("form") == "indicator_columns"
     columns = list(frame.columns)
-    return (frame.head(20).astype(str), gr.update(choices=columns, value=found["text_column"]),
+    first = [c for c in (found["text_column"], *found["label_column"].split(", ")) if c in columns]
+    preview = frame[first + [c for c in columns if c not in first]].head(20).astype(str)  # the text first
+    return (preview, gr.update(choices=columns, value=found["text_column"]),
             gr.update(choices=columns, value=None if indicator else found["label_column"]), path,
             gr.update(choices=columns, value=[]), "auto", "", *report)
 

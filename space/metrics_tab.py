@@ -59,6 +59,12 @@ EMPTY_PER_CLASS = pd.DataFrame(columns=["label", "precision", "recall", "f1", "s
 EMPTY_COMPARISON = pd.DataFrame(columns=["model", "accuracy", "macro-F1"])
 
 
+def first_started(ids: list[str], owner: str) -> str | None:
+    """The newest run that has started (a queued run has nothing to plot yet), else the newest."""
+    waiting = {row["id"] for row in service().list(owner) if row.get("state") == "queued"}
+    return next((i for i in ids if i not in waiting), ids[0] if ids else None)
+
+
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
     """Column names a person reads, numbers with 3 decimals (the same in every column)."""
     return frame.rename(columns=READABLE).round(3)
@@ -141,10 +147,12 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
 
     def populate(browser, current_selected, current_detail, profile: gr.OAuthProfile | None = None,
                  request: gr.Request = None):
-        choices = run_choices(owner_key(browser, profile, request))
+        owner = owner_key(browser, profile, request)
+        choices = run_choices(owner)
         ids = [c[1] for c in choices]
-        chosen = [r for r in (current_selected or []) if r in ids] or ids[:1]
-        detail = current_detail if current_detail in ids else (ids[0] if ids else None)
+        first = first_started(ids, owner)
+        chosen = [r for r in (current_selected or []) if r in ids] or ([first] if first else [])
+        detail = current_detail if current_detail in ids else first
         return gr.update(choices=choices, value=chosen), gr.update(choices=choices, value=detail)
 
     def draw_curves(run_ids, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):

@@ -75,8 +75,8 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
         repo_id = gr.Textbox(label="Repo id", placeholder="<user>/<dataset>-<model>-<method>", scale=3,
                              elem_id="publish-repo")
         suggest = gr.Button("Suggest a name", scale=1)
-    with gr.Row():
-        private = gr.Checkbox(label="Private", value=False)
+    with gr.Row(elem_classes=["publish-options"]):  # stacked on a phone (style.py), not squeezed into slivers
+        private = gr.Checkbox(label="Private", value=False, elem_id="publish-private")
         adapter_only = gr.Checkbox(label="LoRA adapter only (default: the merged model)", value=False)
         license = gr.Dropdown(list(LICENSES), value="apache-2.0", label="License (the base model's by default)")
         widget_examples = gr.Checkbox(label="Use 3 of my validation texts as widget examples", value=False)

@@ -26,8 +26,11 @@ CSS = """
 #train-summary { border-left: 4px solid #2563eb; padding-left: 10px; }
 @media (max-width: 640px) {
   .prediction-results thead { display: none; }
-  .prediction-results tr { display: grid; grid-template-columns: 1fr 1fr auto;
+  .prediction-results { max-height: none; }
+  .prediction-results tr { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr) auto;
     border-bottom: 1px solid var(--border-color-primary); }
+  .prediction-results .pick { white-space: normal; }
+  .prediction-results td.label { overflow-wrap: anywhere; }
   .prediction-results td { border-bottom: none; }
   .prediction-results td.row { display: none; }
   .prediction-results td.label, .prediction-results td.agree { min-width: 0; }
@@ -35,5 +38,6 @@ CSS = """
     display: block; font-size: 0.75em; color: var(--body-text-color-subdued); }
   .prediction-results td.text { grid-column: 1 / -1; padding-top: 0; }
   .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+  .publish-options { flex-direction: column !important; }
 }
 """

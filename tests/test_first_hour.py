@@ -167,3 +167,38 @@ def test_the_suggested_repo_name_says_when_the_run_uses_its_setfit_format_baseli
     assert default_repo_id("alice", run) == "alice/tweets-all-MiniLM-L6-v2-full"
     run.update_status(recommended={"model": "baseline"})
     assert default_repo_id("alice", run) == "alice/tweets-all-MiniLM-L6-v2-setfit-baseline"
+
+
+LONG_LABELS = ["card payment was declined abroad", "card payment was declined at home", "top up by bank transfer failed"]
+
+
+def test_the_data_preview_puts_the_text_and_label_first(tmp_path, data_root):
+    """Issue 30 (9): on a phone the preview showed `id` and `label`, not the text: text and label come first."""
+    from space import data_tab
+
+    preview = data_tab.on_file(str(semicolon_file(tmp_path)))[0]
+    assert list(preview.columns[:2]) == ["tweet", "label"] and set(preview.columns) == {"id", "label", "tweet", "lang"}
+
+
+def test_the_confusion_matrix_cuts_long_names_on_its_axes_and_keeps_them_whole_in_the_hover():
+    """Issue 30 (9): 30-character labels left no room for the cells on a phone."""
+    from space.charts import AXIS_CHARS, confusion_chart
+
+    evaluation = {"labels": LONG_LABELS, "confusion": [[5, 1, 0], [2, 4, 0], [0, 0, 6]]}
+    figure = confusion_chart(evaluation, normalise=False)
+    ticks = figure.layout.xaxis.ticktext
+    assert len(set(ticks)) == 3 and all(len(t) <= AXIS_CHARS for t in ticks)  # cut in the middle: still apart
+    assert figure.data[0].customdata[0][1] == [LONG_LABELS[0], LONG_LABELS[1]]  # hover: true, predicted, whole
+
+
+def test_metrics_opens_on_the_newest_run_that_has_started(data_root):
+    """Issue 30 (9): Metrics first plotted a queued run (nothing to show) instead of the running one."""
+    from space.common import service
+    from space.metrics_tab import first_started
+
+    store = service().store
+    running = store.create("alice", "a.csv", {"model": "auto"})
+    store.set_state(running, "running")
+    queued = store.create("alice", "b.csv", {"model": "auto"})
+    assert first_started([queued.id, running.id], "alice") == running.id
+    assert first_started([queued.id], "alice") == queued.id and first_started([], "alice") is None

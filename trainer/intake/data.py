@@ -239,6 +239,112 @@ def _validation_file(path, limits, text_col: str, label_cols: list[str], fmt, la
     return validation, {**asdict(vinfo), "dropped_rows": vdropped}, [f"Validation file: {n}" for n in vnotes]
 
 
+@dataclass
+class _Columns:
+    """What the file's columns were read as: the text column, the label column(s) and their format."""
+
+    text: str
+    label: str | None  # None for one 0/1 column per label
+    fmt: LabelFormat
+    detected: dict  # the report's "detected": what detection guessed, and why
+
+    @property
+    def multi(self) -> bool:
+        return self.fmt.task == "multi"
+
+    @property
+    def labels(self) -> list[str]:
+        return self.fmt.columns if self.multi else [self.label]
+
+    @property
+    def desc(self) -> str:
+        return (f"label columns {', '.join(map(repr, self.labels))}" if len(self.labels) > 1
+                else f"label column {self.labels[0]!r}")
+
+
+def _columns(df: pd.DataFrame, name: str, text_column: str | None, label_column: str | None, task: str,
+             label_delimiter: str | None, label_columns: list[str] | None, warnings: list[str]) -> _Columns:
+    """The text and label columns (named, else detected) and the label format (single, or a multi-label form)."""
+    text_guess, label_guess, why = detect_columns(df)
+    text_col = check_column(df, text_column, "text", name) if text_column else text_guess
+    label_col = check_column(df, label_column, "label", name) if label_column else label_guess
+    if text_col is None:
+        raise UserError(f"No text column found in {name!r}: no column holds strings. "
+                        f"Columns: {', '.join(map(repr, df.columns))}. Name the text column yourself.")
+    # The column detection picked, sent back by a form that was filled from detection, is not a user's choice:
+    # the file is read as if nothing were named (the browser and the CLI read a file the same way).
+    by_name = (bool(label_column) and label_column != label_guess) or why.get("label", "").startswith("named")
+    fmt = label_sets.detect_format(df, text_col, label_col, by_name, task, label_delimiter, label_columns, name)
+    if fmt.unsure:
+        warnings.append(fmt.unsure)
+    if fmt.form == "indicator_columns":
+        label_col = None
+    elif label_col is None:
+        raise UserError(f"No label column found in {name!r} (looked for a column named label, class, category, "
+                        f"sentiment, target, intent, ... or with few distinct values). "
+                        f"Columns: {', '.join(map(repr, df.columns))}. Name the label column yourself.")
+    if text_col == label_col or text_col in fmt.columns:
+        raise UserError(f"The text and label columns are both {text_col!r}; pick two different columns.")
+    return _Columns(text_col, label_col, fmt, {"text": text_guess, "label": label_guess,
+                                               "why": {**why, "task": fmt.why}})
+
+
+def _splits(df: pd.DataFrame, clean: pd.DataFrame, cols: _Columns, validation_file, validation_fraction: float,
+            seed: int, limits, warnings: list[str]):
+    """(train, validation, test or None, labels too rare to stratify, where the split came from, the validation
+    file's info): a ``split`` column, else a validation file, else a stratified hold-out."""
+    def split(frame: pd.DataFrame, fraction: float, seed: int):
+        return split_keeping_copies_together(label_sets.stratified_split if cols.multi else _stratified_split,
+                                              frame, fraction, seed)
+
+    split_col = next((c for c in df.columns if c.lower() == "split" and c != cols.text and c not in cols.labels), None)
+    if split_col:
+        train, validation, test, too_small, source = _split_by_column(df[split_col], clean, split,
+                                                                      validation_fraction, seed)
+        return train, validation, test, too_small, source, None
+    if validation_file:
+        validation, info, notes = _validation_file(validation_file, limits, cols.text, cols.labels, cols.fmt,
+                                                   cols.desc)
+        warnings += notes
+        return clean, validation, None, [], f"validation file {info['name']!r}", info
+    train, validation, too_small = split(clean, validation_fraction, seed)
+    method = "iteratively stratified" if cols.multi else "stratified"
+    return train, validation, None, too_small, f"{method} {validation_fraction:.0%} hold-out (seed {seed})", None
+
+
+def _label_names(train: pd.DataFrame, validation: pd.DataFrame, cols: _Columns, too_small: list[str],
+                 warnings: list[str]) -> tuple[list[str], pd.DataFrame]:
+    """The labels (from train), checked; validation without the labels train lacks."""
+    if cols.multi:
+        _check_label_sets(train, cols.desc)
+        labels = label_order({n for names in train["label_name"] for n in names})
+    else:
+        _check_labels(train, cols.label, cols.text)
+        labels = label_order(set(train["label_name"]))
+    validation, unseen = _drop_unseen(validation, labels, cols.multi, cols.fmt, warnings)
+    if len(validation) == 0:
+        why_empty = f" none of its labels ({', '.join(unseen[:5])}) occur in train" if unseen else " it has no usable rows"
+        raise UserError(f"The validation split is empty:{why_empty}. Check that train and validation use the same "
+                        f"label names.")
+    if too_small:
+        kind = "Labels" if cols.multi else "Classes"
+        warnings.append(f"{kind} with a single example cannot be stratified and were kept in train only: "
+                        f"{', '.join(too_small[:EXAMPLES_SHOWN])}" + (" ..." if len(too_small) > EXAMPLES_SHOWN else "")
+                        + ". Add more examples of them for a meaningful validation score.")
+    return labels, validation
+
+
+def _encoded(part: pd.DataFrame, labels: list[str], multi: bool) -> pd.DataFrame:
+    """text, label (an id, or a list of ids), row: what training reads."""
+    label_ids = {name: i for i, name in enumerate(labels)}
+    if multi:
+        ids = part["label_name"].map(lambda names: [label_ids[n] for n in names if n in label_ids])
+    else:
+        ids = part["label_name"].map(label_ids).to_numpy().astype("int64")
+    return pd.DataFrame({"text": part["text"].to_numpy(), "label": list(ids) if multi else ids,
+                         "row": part["row"].to_numpy()})
+
+
 def load_dataset_file(path: str | Path, text_column: str | None = None, label_column: str | None = None,
                       validation_file: str | Path | None = None, model: str | None = None,
                       validation_fraction: float = 0.1, seed: int = 42, limits: IntakeLimits | None = None,
@@ -252,98 +358,32 @@ def load_dataset_file(path: str | Path, text_column: str | None = None, label_co
     if not 0 < validation_fraction < 0.9:
         raise UserError(f"Validation fraction must be between 0 and 0.9, got {validation_fraction}.")
     df, info, warnings = read_table(path, limits)
-    text_guess, label_guess, why = detect_columns(df)
-    text_col = check_column(df, text_column, "text", info.name) if text_column else text_guess
-    label_col = check_column(df, label_column, "label", info.name) if label_column else label_guess
-    if text_col is None:
-        raise UserError(f"No text column found in {info.name!r}: no column holds strings. "
-                        f"Columns: {', '.join(map(repr, df.columns))}. Name the text column yourself.")
-    # The column detection picked, sent back by a form that was filled from detection, is not a user's choice:
-    # the file is read as if nothing were named (the browser and the CLI read a file the same way).
-    by_name = (bool(label_column) and label_column != label_guess) or why.get("label", "").startswith("named")
-    fmt = label_sets.detect_format(df, text_col, label_col, by_name, task, label_delimiter, label_columns, info.name)
-    multi = fmt.task == "multi"
-    if fmt.unsure:
-        warnings.append(fmt.unsure)
-    if fmt.form == "indicator_columns":
-        label_col = None
-    elif label_col is None:
-        raise UserError(f"No label column found in {info.name!r} (looked for a column named label, class, category, "
-                        f"sentiment, target, intent, ... or with few distinct values). "
-                        f"Columns: {', '.join(map(repr, df.columns))}. Name the label column yourself.")
-    if text_col == label_col or text_col in fmt.columns:
-        raise UserError(f"The text and label columns are both {text_col!r}; pick two different columns.")
-    label_cols = fmt.columns if multi else [label_col]
-    label_desc = (f"label columns {', '.join(map(repr, label_cols))}" if len(label_cols) > 1
-                  else f"label column {label_cols[0]!r}")
-    clean, dropped = _clean(df, text_col, _labels_of(df, label_col, fmt, info.name), label_desc, info.name)
-    split_col = next((c for c in df.columns if c.lower() == "split" and c != text_col and c not in label_cols), None)
-    def split(frame: pd.DataFrame, fraction: float, seed: int):
-        return split_keeping_copies_together(_stratified_split if not multi else label_sets.stratified_split,
-                                              frame, fraction, seed)
-
-    test = None
-    validation_info = None
-    if split_col:
-        train, validation, test, too_small, split_source = _split_by_column(df[split_col], clean, split,
-                                                                            validation_fraction, seed)
-    elif validation_file:
-        validation, validation_info, vnotes = _validation_file(validation_file, limits, text_col, label_cols, fmt,
-                                                               label_desc)
-        warnings += vnotes
-        train, too_small = clean, []
-        split_source = f"validation file {validation_info['name']!r}"
-    else:
-        train, validation, too_small = split(clean, validation_fraction, seed)
-        method = "iteratively stratified" if multi else "stratified"
-        split_source = f"{method} {validation_fraction:.0%} hold-out (seed {seed})"
-    if multi:
-        _check_label_sets(train, label_desc)
-        labels = label_order({n for names in train["label_name"] for n in names})
-    else:
-        _check_labels(train, label_col, text_col)
-        labels = label_order(set(train["label_name"]))
-    validation, unseen = _drop_unseen(validation, labels, multi, fmt, warnings)
-    if len(validation) == 0:
-        why_empty = f" none of its labels ({', '.join(unseen[:5])}) occur in train" if unseen else " it has no usable rows"
-        raise UserError(f"The validation split is empty:{why_empty}. Check that train and validation use the same "
-                        f"label names.")
-    if too_small:
-        kind = "Labels" if multi else "Classes"
-        warnings.append(f"{kind} with a single example cannot be stratified and were kept in train only: "
-                        f"{', '.join(too_small[:EXAMPLES_SHOWN])}" + (" ..." if len(too_small) > EXAMPLES_SHOWN else "")
-                        + ". Add more examples of them for a meaningful validation score.")
-    label_ids = {name: i for i, name in enumerate(labels)}
-
-    def finish(part: pd.DataFrame) -> pd.DataFrame:
-        if multi:
-            ids = part["label_name"].map(lambda names: [label_ids[n] for n in names if n in label_ids])
-        else:
-            ids = part["label_name"].map(label_ids).to_numpy().astype("int64")
-        return pd.DataFrame({"text": part["text"].to_numpy(), "label": list(ids) if multi else ids,
-                             "row": part["row"].to_numpy()})
-
+    cols = _columns(df, info.name, text_column, label_column, task, label_delimiter, label_columns, warnings)
+    clean, dropped = _clean(df, cols.text, _labels_of(df, cols.label, cols.fmt, info.name), cols.desc, info.name)
+    train, validation, test, too_small, split_source, validation_info = _splits(
+        df, clean, cols, validation_file, validation_fraction, seed, limits, warnings)
+    labels, validation = _label_names(train, validation, cols, too_small, warnings)
     if test is not None:
-        test = (test.assign(label_name=test["label_name"].map(lambda s: tuple(n for n in s if n in label_ids)))
-                if multi else test[test["label_name"].isin(labels)])
+        test = (test.assign(label_name=test["label_name"].map(lambda s: tuple(n for n in s if n in labels)))
+                if cols.multi else test[test["label_name"].isin(labels)])
     duplicates = find_duplicates(clean)
     leaked = set(train["text"]) & set(validation["text"])
-    class_counts, counts = _class_counts(train, validation, labels, multi)
-    multi_report = label_sets.report(train, validation, labels) if multi else None
-    warnings += data_warnings(counts[counts > 0], multi, dropped, duplicates, leaked, split_source, multi_report)
+    class_counts, counts = _class_counts(train, validation, labels, cols.multi)
+    multi_report = label_sets.report(train, validation, labels) if cols.multi else None
+    warnings += data_warnings(counts[counts > 0], cols.multi, dropped, duplicates, leaked, split_source, multi_report)
     # Over train and validation: a run truncates both at one max_length, and validation may hold longer texts.
     lengths = length_stats(train["text"].tolist() + validation["text"].tolist(), model) if with_lengths else None
     if lengths and lengths["truncated_at_limit"]:
         warnings.append(f"{plural(lengths['truncated_at_limit'], 'text', 'are')} longer than the model's limit of "
                         f"{lengths['model_limit']} tokens and will be truncated.")
     report = Report(
-        file=asdict(info), text_column=text_col, label_column=label_col or ", ".join(label_cols),
-        detected={"text": text_guess, "label": label_guess, "why": {**why, "task": fmt.why}}, labels=labels,
-        rows_total=info.rows, rows_used=len(clean), split_source=split_source,
+        file=asdict(info), text_column=cols.text, label_column=cols.label or ", ".join(cols.labels),
+        detected=cols.detected, labels=labels, rows_total=info.rows, rows_used=len(clean), split_source=split_source,
         split_sizes={"train": len(train), "validation": len(validation), "test": 0 if test is None else len(test)},
         class_counts=class_counts, dropped_rows=dropped, duplicates=duplicates,
         leakage={"count": len(leaked), "examples": sorted(leaked)[:EXAMPLES_SHOWN]},
-        length=lengths, warnings=warnings, validation_file=validation_info, task=fmt.task,
-        label_format=fmt.to_dict(), multi_label=multi_report)
-    return Intake(train=finish(train), validation=finish(validation),
-                  test=finish(test) if test is not None and len(test) else None, labels=labels, report=report)
+        length=lengths, warnings=warnings, validation_file=validation_info, task=cols.fmt.task,
+        label_format=cols.fmt.to_dict(), multi_label=multi_report)
+    return Intake(train=_encoded(train, labels, cols.multi), validation=_encoded(validation, labels, cols.multi),
+                  test=_encoded(test, labels, cols.multi) if test is not None and len(test) else None, labels=labels,
+                  report=report)
