@@ -267,6 +267,16 @@ def batch_prediction_result(job_id: str, profile: gr.OAuthProfile | None = None,
     return scratch.copy_out(service().batch.result(job_id, owner_key(None, profile, request, oauth_token)))
 
 
+@user_errors
+def push_batch_result(job_id: str, repo_id: str, token: str = "", private: bool = True,
+                      profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
+                      request: gr.Request = None) -> dict:
+    """Push a finished batch job's file to the Hub as a dataset (private unless private is false), with a short card
+    naming the model; uses the token given, else your sign-in. Returns url, commit and repo_id."""
+    owner = owner_key(None, profile, request, oauth_token)
+    return service().batch.push(job_id, owner, repo_id, publish_token(token, oauth_token), bool(private))
+
+
 def _json_input(label: str, schema: dict) -> gr.JSON:
     """A JSON input whose API type is a real JSON Schema: ``gr.JSON`` declares ``{"type": {}}``, which is none, so
     the MCP server's input check (``jsonschema.validate``) fails every call to a tool that takes it."""
@@ -308,6 +318,7 @@ def build() -> None:
         job_id = gr.Textbox(label="job_id")
         job = gr.JSON(label="job")
         result_file = gr.File(label="result")
+        batch_private = gr.Checkbox(label="private", value=True)  # a pushed result is private unless asked
         trigger = gr.Button(visible=False)
     endpoints = [
         (validate_dataset, [file, text_column, label_column, settings], report),
@@ -324,6 +335,7 @@ def build() -> None:
         (batch_prediction_status, [job_id], job),
         (cancel_batch_prediction, [job_id], job),
         (batch_prediction_result, [job_id], result_file),
+        (push_batch_result, [job_id, repo_id, token, batch_private], pushed),
     ]
     limits = {validate_dataset: INTAKE_EVENTS, find_label_errors: INTAKE_EVENTS, start_training: dict(concurrency_limit=1)}
     for fn, inputs, output in endpoints:

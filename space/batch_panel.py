@@ -79,6 +79,18 @@ def cancel(browser: str | None, profile: gr.OAuthProfile | None = None, request:
     return describe(service().batch.cancel(job["job_id"], owner_key(browser, profile, request)))
 
 
+@shown_errors(1)
+def push_latest(repo_id: str, private: bool, browser: str | None, profile: gr.OAuthProfile | None = None,
+                oauth: gr.OAuthToken | None = None, request: gr.Request = None):
+    """Push the caller's latest finished job's file, with their own sign-in (never the operator's token)."""
+    job = latest(browser, profile, request)
+    if job is None or job["state"] != "succeeded":
+        raise gr.Error("No finished batch job of yours to push: wait until the job is done.")
+    owner = owner_key(browser, profile, request)
+    done = service().batch.push(job["job_id"], owner, repo_id, publish_token(None, oauth), bool(private))
+    return f"Pushed to [{markdown_text(done['repo_id'])}]({done['url']}) ({'private' if private else 'public'})."
+
+
 def build(model: gr.Dropdown, upload: gr.File, column: gr.Dropdown, browser_id: gr.BrowserState,
           page: gr.Tab) -> None:
     limits = batch_limits()
@@ -97,11 +109,18 @@ def build(model: gr.Dropdown, upload: gr.File, column: gr.Dropdown, browser_id: 
         error = error_box("batch-error")
         status = gr.Markdown(elem_id="batch-status")
         result = gr.File(label="Predictions (the whole file)", elem_id="batch-result")
+        with gr.Row():
+            repo_id = gr.Textbox(label="…and/or push them to the Hub as a dataset", placeholder="<user>/<dataset>",
+                                 elem_id="batch-repo", scale=3, min_width=240)
+            private = gr.Checkbox(label="Private", value=True, scale=1, min_width=120)
+            push = gr.Button("Push the predictions", scale=1, min_width=160, elem_id="batch-push")
+        pushed = gr.Markdown(elem_id="batch-pushed")
     shown = gr.State(None)
     timer = gr.Timer(2.0, active=False)
-    private = dict(api_visibility="private")
+    private_event = dict(api_visibility="private")
     go.click(start, [model, upload, column, hub_dataset, split, hub_column, browser_id], [status, result, timer, error],
-             **private)
+             **private_event)
     for trigger in (timer.tick, page.select):
-        trigger(refresh, [shown, browser_id], [status, result, shown, timer], **private)
-    stop.click(cancel, [browser_id], [status, error], **private)
+        trigger(refresh, [shown, browser_id], [status, result, shown, timer], **private_event)
+    stop.click(cancel, [browser_id], [status, error], **private_event)
+    push.click(push_latest, [repo_id, private, browser_id], [pushed, error], **private_event)

@@ -111,7 +111,65 @@ def choose(run_id: str | None, which: str, owner: str) -> str:
     return f"{(status.get('recommended') or {}).get('message', '')} **Now using {used}** for Predict and Publish."
 
 
-def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
+def _populate(browser, current_selected, current_detail, profile: gr.OAuthProfile | None = None,
+              request: gr.Request = None):
+    owner = owner_key(browser, profile, request)
+    choices = run_choices(owner)
+    ids = [c[1] for c in choices]
+    first = first_started(ids, owner)
+    chosen = [r for r in (current_selected or []) if r in ids] or ([first] if first else [])
+    detail = current_detail if current_detail in ids else first
+    return gr.update(choices=choices, value=chosen), gr.update(choices=choices, value=detail)
+
+
+def _draw_curves(run_ids, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    return curves(run_ids, owner_key(browser, profile, request))
+
+
+def _curves_if_changed(run_ids, last, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    """On the timer: redraw only when a selected run logged something new."""
+    owner = owner_key(browser, profile, request)
+    key = tuple((r.name, len(r.events)) for r in _runs(run_ids, owner))
+    if key == last:
+        return gr.skip(), gr.skip(), gr.skip(), last
+    return *curves(run_ids, owner), key
+
+
+def _draw_details(run_id, normalise_rows, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    return details(run_id, normalise_rows, owner_key(browser, profile, request))
+
+
+def _details_if_changed(run_id, normalise_rows, last, browser, profile: gr.OAuthProfile | None = None,
+                        request: gr.Request = None):
+    """On the timer: redraw the detail view only when the run's state changed (e.g. it just finished)."""
+    owner = owner_key(browser, profile, request)
+    try:
+        state = service().run(run_id, owner).status().get("state") if run_id else None
+    except UserError:
+        state = None
+    key = (run_id, state, normalise_rows)
+    if key == last:
+        return (*[gr.skip()] * 8, last)
+    return *details(run_id, normalise_rows, owner), key
+
+
+def _show_new_run(run_id, browser, current_selected, profile: gr.OAuthProfile | None = None,
+                  request: gr.Request = None):
+    """The run just started (or picked in the Train tab) is plotted and detailed without asking."""
+    choices = run_choices(owner_key(browser, profile, request))
+    ids = [c[1] for c in choices]
+    if run_id not in ids:
+        return gr.skip(), gr.skip()
+    kept = [r for r in (current_selected or []) if r in ids and r != run_id][:3]
+    return gr.update(choices=choices, value=[run_id, *kept]), gr.update(choices=choices, value=run_id)
+
+
+def _on_choose(run_id, which, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    return choose(run_id, which, owner_key(browser, profile, request))
+
+
+def _curves_section() -> tuple:
+    """(runs to plot, refresh button, [loss, quality, learning-rate charts])."""
     with gr.Row():
         selected = gr.Dropdown([], multiselect=True, label="Runs to plot (overlay several to compare)",
                                elem_id="metric-runs", scale=4, min_width=320)
@@ -119,7 +177,11 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     with gr.Row():
         loss = gr.Plot(label="Loss", elem_id="loss-chart")
         quality = gr.Plot(label="Accuracy and macro-F1", elem_id="quality-chart")
-    lr = gr.Plot(label="Learning rate")
+    return selected, refresh, [loss, quality, gr.Plot(label="Learning rate")]
+
+
+def _detail_section() -> tuple:
+    """(run picker, normalise box, model choice, the detail outputs in ``details``' order but the choice note)."""
     gr.Markdown("### One run in detail")
     with gr.Row():
         detail_run = gr.Dropdown([], label="Run", elem_id="detail-run", scale=4, min_width=320)
@@ -142,77 +204,25 @@ def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
     suspects_note = gr.Markdown(elem_id="training-label-note")
     suspects = gr.Dataframe(EMPTY_SUSPECTS, interactive=False, wrap=True, max_height=400,
                             elem_id="training-label-errors")
-    shown = gr.State(None)
-    timer = gr.Timer(3.0)
+    outputs = [confusion, per_class, wrong, comparison, choice, choice_note, suspects_note, suspects]
+    return detail_run, normalise, choice, choice_note, outputs
 
-    def populate(browser, current_selected, current_detail, profile: gr.OAuthProfile | None = None,
-                 request: gr.Request = None):
-        owner = owner_key(browser, profile, request)
-        choices = run_choices(owner)
-        ids = [c[1] for c in choices]
-        first = first_started(ids, owner)
-        chosen = [r for r in (current_selected or []) if r in ids] or ([first] if first else [])
-        detail = current_detail if current_detail in ids else first
-        return gr.update(choices=choices, value=chosen), gr.update(choices=choices, value=detail)
 
-    def draw_curves(run_ids, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        return curves(run_ids, owner_key(browser, profile, request))
-
-    def draw_details(run_id, normalise_rows, browser, profile: gr.OAuthProfile | None = None,
-                     request: gr.Request = None):
-        return details(run_id, normalise_rows, owner_key(browser, profile, request))
-
-    def details_if_changed(run_id, normalise_rows, last, browser, profile: gr.OAuthProfile | None = None,
-                           request: gr.Request = None):
-        """On the timer: redraw the detail view only when the run's state changed (e.g. it just finished)."""
-        owner = owner_key(browser, profile, request)
-        try:
-            state = service().run(run_id, owner).status().get("state") if run_id else None
-        except UserError:
-            state = None
-        key = (run_id, state, normalise_rows)
-        if key == last:
-            return (*[gr.skip()] * 8, last)
-        return *details(run_id, normalise_rows, owner), key
-
-    def show_new_run(run_id, browser, current_selected, profile: gr.OAuthProfile | None = None,
-                     request: gr.Request = None):
-        """The run just started (or picked in the Train tab) is plotted and detailed without asking."""
-        choices = run_choices(owner_key(browser, profile, request))
-        ids = [c[1] for c in choices]
-        if run_id not in ids:
-            return gr.skip(), gr.skip()
-        kept = [r for r in (current_selected or []) if r in ids and r != run_id][:3]
-        return gr.update(choices=choices, value=[run_id, *kept]), gr.update(choices=choices, value=run_id)
-
+def build(train: TrainTab, browser_id: gr.BrowserState, page: gr.Tab) -> None:
+    selected, refresh, charts_out = _curves_section()
+    detail_run, normalise, choice, choice_note, details_out = _detail_section()
+    shown, drawn, timer = gr.State(None), gr.State(None), gr.Timer(3.0)
     private = dict(api_visibility="private")
-    train.run_id.change(show_new_run, [train.run_id, browser_id, selected], [selected, detail_run], **private)
+    train.run_id.change(_show_new_run, [train.run_id, browser_id, selected], [selected, detail_run], **private)
     for trigger in (refresh.click, page.select):  # redraw everything when the tab is opened or refreshed
-        trigger(populate, [browser_id, selected, detail_run], [selected, detail_run], **private).then(
-            draw_curves, [selected, browser_id], [loss, quality, lr], **private).then(
-            draw_details, [detail_run, normalise, browser_id],
-            [confusion, per_class, wrong, comparison, choice, choice_note, suspects_note, suspects],
-            **private)
-    selected.change(draw_curves, [selected, browser_id], [loss, quality, lr], **private)
-    drawn = gr.State(None)
-
-    def curves_if_changed(run_ids, last, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        """On the timer: redraw only when a selected run logged something new."""
-        owner = owner_key(browser, profile, request)
-        key = tuple((r.name, len(r.events)) for r in _runs(run_ids, owner))
-        if key == last:
-            return gr.skip(), gr.skip(), gr.skip(), last
-        return *curves(run_ids, owner), key
-
-    timer.tick(curves_if_changed, [selected, drawn, browser_id], [loss, quality, lr, drawn], show_progress="hidden",
+        trigger(_populate, [browser_id, selected, detail_run], [selected, detail_run], **private).then(
+            _draw_curves, [selected, browser_id], charts_out, **private).then(
+            _draw_details, [detail_run, normalise, browser_id], details_out, **private)
+    selected.change(_draw_curves, [selected, browser_id], charts_out, **private)
+    timer.tick(_curves_if_changed, [selected, drawn, browser_id], [*charts_out, drawn], show_progress="hidden",
                **private)
-    detail_outputs = [confusion, per_class, wrong, comparison, choice, choice_note, suspects_note, suspects, shown]
-
-    def on_choose(run_id, which, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        return choose(run_id, which, owner_key(browser, profile, request))
-
-    choice.input(on_choose, [detail_run, choice, browser_id], choice_note, **private)
+    choice.input(_on_choose, [detail_run, choice, browser_id], choice_note, **private)
     for trigger in (detail_run.change, normalise.change):
-        trigger(details_if_changed, [detail_run, normalise, shown, browser_id], detail_outputs, **private)
-    timer.tick(details_if_changed, [detail_run, normalise, shown, browser_id], detail_outputs, show_progress="hidden",
-               **private)
+        trigger(_details_if_changed, [detail_run, normalise, shown, browser_id], [*details_out, shown], **private)
+    timer.tick(_details_if_changed, [detail_run, normalise, shown, browser_id], [*details_out, shown],
+               show_progress="hidden", **private)

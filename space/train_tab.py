@@ -171,7 +171,39 @@ def activity_html(lines: list[str]) -> str:
     return f"<div class='activity' id='activity-lines'>{body}</div>"
 
 
-def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
+@dataclass
+class _View:
+    """The tab's components, built by ``_layout`` and wired by the ``_wire_*`` functions."""
+
+    summary: gr.Markdown
+    form: train_form.SettingsForm
+    start: gr.Button
+    stop: gr.Button
+    cancel: gr.Button
+    resume: gr.Button
+    again: gr.Button
+    confirm_row: gr.Row
+    confirm_yes: gr.Button
+    confirm_no: gr.Button
+    error: gr.Markdown
+    runs: gr.Dropdown
+    run_id: gr.Textbox
+    progress: gr.HTML
+    activity: gr.HTML
+    timer: gr.Timer
+    shown_state: gr.State  # the shown run's state, to redraw the run list and buttons only when it changes
+
+    @property
+    def buttons(self) -> list:
+        return [self.stop, self.cancel, self.resume, self.start]
+
+    @property
+    def shown(self) -> list:
+        """What ``show`` fills, and the error box."""
+        return [self.progress, self.activity, self.shown_state, *self.buttons, self.error]
+
+
+def _layout() -> _View:
     gr.Markdown(f"**Hardware**: {html.escape(service().hardware.get('description', 'unknown'))}", elem_id="hardware")
     summary = gr.Markdown(summary_markdown(None, "", TrainConfig()), elem_id="train-summary")
     form = train_form.build(int(service().hardware.get("gpu_count") or 0))
@@ -193,17 +225,93 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
                             elem_id="run-id", scale=2, min_width=320)
     progress = gr.HTML(elem_id="progress-box")
     activity = gr.HTML(label="Activity (last lines; library output is in the run's train.log)", elem_id="activity")
-    timer = gr.Timer(2.0)
+    return _View(summary, form, start, stop, cancel, resume, again, confirm_row, confirm_yes, confirm_no, error, runs,
+                 run_id, progress, activity, gr.Timer(2.0), gr.State(None))
 
+
+def show(current: str | None, owner: str) -> tuple:
+    """Progress box, activity, state of the shown run and its buttons."""
+    if not current:
+        return ("<div id='run-progress' data-state='none'>No run selected yet.</div>", activity_html([]), None,
+                *buttons_for(None))
+    try:
+        status = service().status(current, owner)
+        return (progress_html(status), activity_html(service().activity(current, owner)), status.get("state"),
+                *buttons_for(status.get("state"), status.get("stop_requested")))
+    except UserError as exc:
+        return (f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", activity_html([]),
+                None, *buttons_for(None))
+
+
+def _refresh(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    return show(current, owner_key(browser, profile, request))
+
+
+def _tick(current, browser, last_state, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    """Every 2 s: progress and activity; the run list and buttons only when the shown run changed state."""
+    owner = owner_key(browser, profile, request)
+    progress_box, lines, state, *states = show(current, owner)
+    if state == last_state:
+        return progress_box, lines, gr.skip(), last_state, *[gr.skip()] * len(states)
+    return progress_box, lines, gr.update(choices=run_choices(owner)), state, *states
+
+
+def list_runs(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+    choices = run_choices(owner_key(browser, profile, request))
+    ids = [c[1] for c in choices]
+    value = current if current in ids else (ids[0] if ids else None)
+    return gr.update(choices=choices, value=value), value
+
+
+def _act(action: Callable[[str, str], object]):
+    """A handler for a button that acts on the shown run (stop, cancel, resume), then shows it again."""
+    @shown_errors(7)
+    def handler(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
+        if not current:
+            raise UserError("No run selected.")
+        owner = owner_key(browser, profile, request)
+        action(current, owner)
+        return show(current, owner)
+    return handler
+
+
+@shown_errors(2)
+def _on_again(current, browser, profile: gr.OAuthProfile | None = None, oauth: gr.OAuthToken | None = None,
+              request: gr.Request = None):
+    if not current:
+        raise UserError("No run selected: pick one of your runs to start again.")
+    owner = owner_key(browser, profile, request)
+    run = service().again(current, owner, token=publish_token(None, oauth))
+    return run.id, gr.update(choices=run_choices(owner), value=run.id)
+
+
+def _wire_run_controls(view: _View, browser_id: gr.BrowserState) -> None:
+    """Stop, cancel (asking first), resume, start again, the run list and the 2-second refresh."""
+    private = dict(api_visibility="private")
+    view.stop.click(_act(service().stop), [view.run_id, browser_id], view.shown, **private)
+    view.cancel.click(lambda: gr.update(visible=True), None, view.confirm_row, **private)  # discarding asks first
+    view.confirm_no.click(lambda: gr.update(visible=False), None, view.confirm_row, **private)
+    view.confirm_yes.click(lambda: gr.update(visible=False), None, view.confirm_row, **private).then(
+        _act(service().cancel), [view.run_id, browser_id], view.shown, **private)
+    view.resume.click(_act(service().resume), [view.run_id, browser_id], view.shown, **private)
+    view.again.click(_on_again, [view.run_id, browser_id], [view.run_id, view.runs, view.error], **private)
+    view.runs.input(lambda v: v, view.runs, view.run_id, **private)
+    view.run_id.change(_refresh, [view.run_id, browser_id], view.shown[:-1], **private)
+    view.timer.tick(_tick, [view.run_id, browser_id, view.shown_state],
+                    [view.progress, view.activity, view.runs, view.shown_state, *view.buttons],
+                    show_progress="hidden", **private)
+
+
+def _wire_start(view: _View, data: DataTab, browser_id: gr.BrowserState) -> None:
+    """Start, and the plan above it: both read the form's settings and the Data tab's label settings by name."""
     data_settings = {"text_column": data.text_column, "label_column": data.label_column, "task": data.task,
                      "label_delimiter": data.label_delimiter, "label_columns": data.label_columns}
+    form = view.form
     settings = [*form.inputs, *data_settings.values()]
 
     def config_of(values) -> TrainConfig:
         """The form's values (``settings`` order) as a TrainConfig; the Data tab's settings by name."""
         return form.config(values[:len(form.inputs)], dict(zip(data_settings, values[len(form.inputs):])))
-
-    buttons = [stop, cancel, resume, start]
 
     def on_summary(path, report, browser, *values, profile: gr.OAuthProfile | None = None,
                    request: gr.Request = None):
@@ -225,72 +333,15 @@ def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
         run = service().start(owner, path, config_of(values), token=publish_token(None, oauth))
         return run.id, gr.update(choices=run_choices(owner), value=run.id)
 
-    def act(action: Callable[[str, str], object]):
-        @shown_errors(7)
-        def handler(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-            if not current:
-                raise UserError("No run selected.")
-            owner = owner_key(browser, profile, request)
-            action(current, owner)
-            return show(current, owner)
-        return handler
-
-    def show(current: str | None, owner: str) -> tuple:
-        """Progress box, activity, state of the shown run and its buttons."""
-        if not current:
-            return ("<div id='run-progress' data-state='none'>No run selected yet.</div>", activity_html([]), None,
-                    *buttons_for(None))
-        try:
-            status = service().status(current, owner)
-            return (progress_html(status), activity_html(service().activity(current, owner)), status.get("state"),
-                    *buttons_for(status.get("state"), status.get("stop_requested")))
-        except UserError as exc:
-            return (f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", activity_html([]),
-                    None, *buttons_for(None))
-
-    def refresh(current, browser, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        return show(current, owner_key(browser, profile, request))
-
-    def tick(current, browser, last_state, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        """Every 2 s: progress and activity; the run list and buttons only when the shown run changed state."""
-        owner = owner_key(browser, profile, request)
-        progress_box, lines, state, *states = show(current, owner)
-        if state == last_state:
-            return progress_box, lines, gr.skip(), last_state, *[gr.skip()] * len(buttons)
-        return progress_box, lines, gr.update(choices=run_choices(owner)), state, *states
-
-    def list_runs(browser, current, profile: gr.OAuthProfile | None = None, request: gr.Request = None):
-        choices = run_choices(owner_key(browser, profile, request))
-        ids = [c[1] for c in choices]
-        value = current if current in ids else (ids[0] if ids else None)
-        return gr.update(choices=choices, value=value), value
-
     private = dict(api_visibility="private")
-    shown_state = gr.State(None)
-    shown = [progress, activity, shown_state, *buttons, error]
-    start.click(on_start, [data.path, browser_id, *settings], [run_id, runs, error], **private)
-    stop.click(act(service().stop), [run_id, browser_id], shown, **private)
-    cancel.click(lambda: gr.update(visible=True), None, confirm_row, **private)  # discarding a run asks first
-    confirm_no.click(lambda: gr.update(visible=False), None, confirm_row, **private)
-    confirm_yes.click(lambda: gr.update(visible=False), None, confirm_row, **private).then(
-        act(service().cancel), [run_id, browser_id], shown, **private)
-    resume.click(act(service().resume), [run_id, browser_id], shown, **private)
-
-    @shown_errors(2)
-    def on_again(current, browser, profile: gr.OAuthProfile | None = None, oauth: gr.OAuthToken | None = None,
-                 request: gr.Request = None):
-        if not current:
-            raise UserError("No run selected: pick one of your runs to start again.")
-        owner = owner_key(browser, profile, request)
-        run = service().again(current, owner, token=publish_token(None, oauth))
-        return run.id, gr.update(choices=run_choices(owner), value=run.id)
-
-    again.click(on_again, [run_id, browser_id], [run_id, runs, error], **private)
-    runs.input(lambda v: v, runs, run_id, **private)
-    run_id.change(refresh, [run_id, browser_id], shown[:-1], **private)
-    timer.tick(tick, [run_id, browser_id, shown_state], [progress, activity, runs, shown_state, *buttons],
-               show_progress="hidden", **private)
+    view.start.click(on_start, [data.path, browser_id, *settings], [view.run_id, view.runs, view.error], **private)
     # ... and when the shown run changes state: a finished run's measured speed is the next plan's basis
-    gr.on([data.report.change, data.path.change, shown_state.change, *[c.change for c in form.inputs]],
-          on_summary, [data.path, data.report, browser_id, *settings], summary, show_progress="hidden", **private)
-    return TrainTab(run_id=run_id, runs=runs, list_runs=list_runs)
+    gr.on([data.report.change, data.path.change, view.shown_state.change, *[c.change for c in form.inputs]],
+          on_summary, [data.path, data.report, browser_id, *settings], view.summary, show_progress="hidden", **private)
+
+
+def build(data: DataTab, browser_id: gr.BrowserState) -> TrainTab:
+    view = _layout()
+    _wire_run_controls(view, browser_id)
+    _wire_start(view, data, browser_id)
+    return TrainTab(run_id=view.run_id, runs=view.runs, list_runs=list_runs)

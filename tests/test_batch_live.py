@@ -42,7 +42,7 @@ def app(tmp_path_factory, hub_standin):
     root = folder / "root"
     root.mkdir()
     proc, url = launch_app(root, hub_standin.url)
-    yield {"url": url, "folder": folder}
+    yield {"url": url, "folder": folder, "hub": hub_standin}
     stop_app(proc, root)
 
 
@@ -97,6 +97,16 @@ def test_a_private_hub_dataset_is_read_with_its_owners_sign_in_only(app):
     assert follow(alice, job["job_id"])["state"] == "succeeded"
     out = pd.read_parquet(alice.predict(job["job_id"], api_name="/batch_prediction_result"))
     assert out["id"].tolist() == list(range(20_000)) and "predicted_label" in out
+    # ... and pushed back to the Hub as a private dataset with a card naming the model, with her own token only
+    with pytest.raises(Exception, match="No Hugging Face token"):
+        anonymous.predict(job["job_id"], "alice/x", "", True, api_name="/push_batch_result")
+    with pytest.raises(Exception, match="No batch job"):
+        anonymous.predict(job["job_id"], "alice/x", BOB, True, api_name="/push_batch_result")
+    pushed = alice.predict(job["job_id"], "alice/corpus-predictions", "", True, api_name="/push_batch_result")
+    assert pushed["repo_id"] == "alice/corpus-predictions"
+    repo = app["hub"].hub.repos["dataset:alice/corpus-predictions"]
+    assert repo["private"] and MODEL in repo["files"]["README.md"].decode()
+    assert "data/alice__corpus-train-predictions.parquet" in repo["files"]
 
 
 def test_batch_jobs_over_mcp_belong_to_their_caller(app):

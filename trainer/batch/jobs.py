@@ -120,6 +120,12 @@ class BatchJobs:
             raise UserError(f"Batch job {job.id} is {job.status().get('state')}; its file is ready when it succeeds.")
         return job.output_path
 
+    def push(self, job_id: str, owner: str, repo_id: str, token: str | None, private: bool = True) -> dict:
+        """The finished job's file as a (private) Hub dataset, with the caller's own token (publish.py)."""
+        from trainer.batch.publish import push_result
+
+        return push_result(self.job(job_id, owner), repo_id, token, private)
+
     def cancel(self, job_id: str, owner: str) -> dict:
         job = self.job(job_id, owner)
         if job.status().get("state") in ACTIVE:

@@ -74,11 +74,23 @@ def sentence_encoder(model_path: str, mean: bool, device: str = "cpu"):
     return SentenceTransformer(modules=[transformer, pooling], device=device)
 
 
+def _arguments(f: Fitting, device: str):
+    """sentence-transformers' training arguments for the pairs: SetFit's, with the run's steps and precision."""
+    from sentence_transformers import SentenceTransformerTrainingArguments as Arguments
+
+    schedule = f.schedule
+    return Arguments(output_dir=str(f.run.path("checkpoints")), per_device_train_batch_size=schedule.batch_size,
+                     max_steps=schedule.total_steps, learning_rate=schedule.learning_rate, warmup_steps=0.1,
+                     weight_decay=0.01, seed=f.config.seed, report_to="none", save_strategy="no", eval_strategy="no",
+                     logging_steps=max(1, schedule.total_steps // 50), logging_first_step=True,
+                     bf16=f.precision == "bf16", fp16=f.precision == "fp16", use_cpu=device == "cpu",
+                     disable_tqdm=True, log_level="warning", dataloader_num_workers=0)
+
+
 def fit_contrastive(f: Fitting):
     """Train a sentence-transformers copy of the base encoder on SetFit's pairs, load its weights into the run's
     classifier and refit the head on the tuned features; return (the classifier, the training summary)."""
     from sentence_transformers import SentenceTransformerTrainer
-    from sentence_transformers import SentenceTransformerTrainingArguments as Arguments
     from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
     from transformers import PrinterCallback, TrainerCallback
 
@@ -97,12 +109,7 @@ def fit_contrastive(f: Fitting):
     if f.config.freeze_embeddings:  # as for full fine-tunes: the largest tensor, its AdamW update slows CPU steps
         encoder[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
     pairs = _pairs(texts, targets, schedule.total_steps * schedule.batch_size, f.config.seed)
-    args = Arguments(output_dir=str(f.run.path("checkpoints")), per_device_train_batch_size=schedule.batch_size,
-                     max_steps=schedule.total_steps, learning_rate=schedule.learning_rate, warmup_steps=0.1,
-                     weight_decay=0.01, seed=f.config.seed, report_to="none", save_strategy="no", eval_strategy="no",
-                     logging_steps=max(1, schedule.total_steps // 50), logging_first_step=True,
-                     bf16=f.precision == "bf16", fp16=f.precision == "fp16", use_cpu=device == "cpu",
-                     disable_tqdm=True, log_level="warning", dataloader_num_workers=0)
+    args = _arguments(f, device)
     score = _scorer(encoder, texts, targets, f.validation["text"].tolist(),
                     f.task.targets(f.validation, len(f.labels)), f.labels, f.task, balanced)
     progress = make_callback(f.reporter, schedule.batch_size, f.started, f.task.eval_keys)

@@ -63,13 +63,40 @@ def record_choices(f: Fitting, **extra) -> None:
             **extra})
 
 
+def _arguments(f: Fitting):
+    """``TrainingArguments`` of the run's schedule: evaluations and checkpoints every ``eval_steps``, the best kept."""
+    from transformers import TrainingArguments
+
+    schedule, config, batch = f.schedule, f.config, f.schedule.batch_size
+    return TrainingArguments(
+        output_dir=str(f.run.path("checkpoints")), per_device_train_batch_size=batch,
+        per_device_eval_batch_size=batch * 4, num_train_epochs=schedule.epochs, learning_rate=schedule.learning_rate,
+        warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay, lr_scheduler_type=config.lr_scheduler,
+        eval_strategy="steps", eval_steps=schedule.eval_steps, save_strategy="steps", save_steps=schedule.eval_steps,
+        save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
+        logging_steps=max(1, min(schedule.eval_steps, schedule.total_steps // 50)), logging_first_step=True,
+        bf16=f.precision == "bf16", fp16=f.precision == "fp16", use_cpu=f.hw.device == "cpu", seed=config.seed,
+        train_sampling_strategy="group_by_length", report_to="none", disable_tqdm=True, log_level="warning",
+        dataloader_num_workers=0, ddp_find_unused_parameters=False)
+
+
+def _say_why_it_ended(f: Fitting, state) -> None:
+    """A run that ended before its last step says why: the user's stop, or early stopping (and how to turn it off)."""
+    if f.run.path(STOP_REQUEST).exists():
+        f.reporter.say(f"stopped by you at step {state.global_step}: keeping the best model so far")
+    elif state.global_step < state.max_steps and f.config.early_stopping_patience and not cancel.requested():
+        f.reporter.say(f"stopped early at step {state.global_step} of {state.max_steps}: validation macro-F1 did not "
+                       f"improve for {f.config.early_stopping_patience} evaluations in a row (early stopping; set "
+                       f"its patience to 0 to train every step)")
+
+
 def fine_tune(f: Fitting):
     """The full and lora methods: ``transformers.Trainer`` with a warm-started head, early stopping on validation."""
-    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+    from transformers import EarlyStoppingCallback, Trainer
 
     run, config, model, tokenizer, labels, task, reporter = (f.run, f.config, f.model, f.tokenizer, f.labels, f.task,
                                                              f.reporter)
-    schedule, hw, weights, max_length, precision = f.schedule, f.hw, f.weights, f.max_length, f.precision
+    schedule, weights, max_length = f.schedule, f.weights, f.max_length
     train_targets, truth = task.targets(f.train, len(labels)), task.targets(f.validation, len(labels))
     head = head_layer(model, len(labels))
     model = _prepare_for_method(config, model, f.pooling_layer)
@@ -77,16 +104,7 @@ def fine_tune(f: Fitting):
     train_ds, val_ds = (_tokenize(tokenizer, f.train, max_length, train_targets),
                         _tokenize(tokenizer, f.validation, max_length, truth))
     batch = schedule.batch_size
-    args = TrainingArguments(
-        output_dir=str(run.path("checkpoints")), per_device_train_batch_size=batch,
-        per_device_eval_batch_size=batch * 4, num_train_epochs=schedule.epochs, learning_rate=schedule.learning_rate,
-        warmup_steps=config.warmup_ratio, weight_decay=config.weight_decay, lr_scheduler_type=config.lr_scheduler,
-        eval_strategy="steps", eval_steps=schedule.eval_steps, save_strategy="steps", save_steps=schedule.eval_steps,
-        save_total_limit=2, load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
-        logging_steps=max(1, min(schedule.eval_steps, schedule.total_steps // 50)), logging_first_step=True,
-        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=hw.device == "cpu", seed=config.seed,
-        train_sampling_strategy="group_by_length", report_to="none", disable_tqdm=True, log_level="warning",
-        dataloader_num_workers=0, ddp_find_unused_parameters=False)
+    args = _arguments(f)
 
     def weighted_loss(outputs, labels_, num_items_in_batch=None):
         """The task's weighted loss, a mean over this process's batch. Given ``num_items_in_batch``, Trainer
@@ -120,13 +138,7 @@ def fine_tune(f: Fitting):
     record_choices(f)
     reporter.phase("training")
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    state = trainer.state
-    if run.path(STOP_REQUEST).exists():
-        reporter.say(f"stopped by you at step {state.global_step}: keeping the best model so far")
-    elif state.global_step < state.max_steps and config.early_stopping_patience and not cancel.requested():
-        reporter.say(f"stopped early at step {state.global_step} of {state.max_steps}: validation macro-F1 did not "
-                     f"improve for {config.early_stopping_patience} evaluations in a row (early stopping; set its "
-                     f"patience to 0 to train every step)")
+    _say_why_it_ended(f, trainer.state)
     summary = {"stopped_at_step": trainer.state.global_step if run.path(STOP_REQUEST).exists() else None,
                **progress.summary(trainer.state), "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint)}
     return trainer.model, summary

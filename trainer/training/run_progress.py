@@ -102,37 +102,42 @@ def make_callback(reporter: Reporter, batch: int, started: float,
 
         def on_step_end(self, args, state, control, **kwargs):
             reporter.progress(self._timing(state))
-            over = time_cap_reached(started, time.time())
-            if over and reporter.main and not reporter.run.path(STOP_REQUEST).exists():
-                reporter.say(over)  # the operator's per-run cap: stop and keep, as if the user had asked
-                reporter.run.update_status(stopped_by_time_cap=True)
-                reporter.run.path(STOP_REQUEST).touch()
-            asked = stop_requested(reporter.run, args.device)
-            if asked == CANCEL:  # end now, saving and evaluating nothing; the run raises at its next phase
-                control.should_training_stop, control.should_evaluate, control.should_save = True, False, False
-            elif asked == STOP:  # "stop and keep": evaluate and save this step, then end
-                control.should_training_stop = control.should_evaluate = control.should_save = True
+            _act_on_requests(reporter, started, args.device, control)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
-            logs = dict(logs or {})
             timing = self._timing(state)
-            if "train_runtime" in logs:
-                event = {"type": "summary", **timing, "train_runtime_s": logs.get("train_runtime"),
-                         "train_loss": logs.get("train_loss"),
-                         "samples_per_second": logs.get("train_samples_per_second")}
-            elif any(k.startswith("eval_") for k in logs):
-                event = {"type": "eval", **timing, "eval_loss": logs.get("eval_loss")}
-                for key in eval_keys:
-                    event[key] = logs.get(f"eval_{key}")
-            else:
-                steps, seconds = self._rate(state)
-                event = {"type": "train", **timing, "loss": logs.get("loss"), "learning_rate": logs.get("learning_rate"),
-                         "grad_norm": logs.get("grad_norm"),
-                         "samples_per_second": round(steps * batch * world_size() / seconds, 1)}
+            steps, seconds = self._rate(state)
+            event = _log_event(dict(logs or {}), timing, eval_keys, round(steps * batch * world_size() / seconds, 1))
             reporter.event({k: v for k, v in event.items() if v is not None})
             reporter.progress(timing, force=True)
 
     return RunCallback()
+
+
+def _act_on_requests(reporter: Reporter, started: float, device, control) -> None:
+    """At a step boundary: the operator's time cap (stop and keep, as if the user had asked), stop and cancel."""
+    over = time_cap_reached(started, time.time())
+    if over and reporter.main and not reporter.run.path(STOP_REQUEST).exists():
+        reporter.say(over)
+        reporter.run.update_status(stopped_by_time_cap=True)
+        reporter.run.path(STOP_REQUEST).touch()
+    asked = stop_requested(reporter.run, device)
+    if asked == CANCEL:  # end now, saving and evaluating nothing; the run raises at its next phase
+        control.should_training_stop, control.should_evaluate, control.should_save = True, False, False
+    elif asked == STOP:  # "stop and keep": evaluate and save this step, then end
+        control.should_training_stop = control.should_evaluate = control.should_save = True
+
+
+def _log_event(logs: dict, timing: dict, eval_keys: tuple[str, ...], samples_per_second: float) -> dict:
+    """A Trainer log as a metrics.jsonl event: the run's summary, an evaluation, or a training step."""
+    if "train_runtime" in logs:
+        return {"type": "summary", **timing, "train_runtime_s": logs.get("train_runtime"),
+                "train_loss": logs.get("train_loss"), "samples_per_second": logs.get("train_samples_per_second")}
+    if any(k.startswith("eval_") for k in logs):
+        return {"type": "eval", **timing, "eval_loss": logs.get("eval_loss"),
+                **{key: logs.get(f"eval_{key}") for key in eval_keys}}
+    return {"type": "train", **timing, "loss": logs.get("loss"), "learning_rate": logs.get("learning_rate"),
+            "grad_norm": logs.get("grad_norm"), "samples_per_second": samples_per_second}
 
 
 GO_ON, STOP, CANCEL = 0, 1, 2
