@@ -15,7 +15,6 @@ from trainer.bodies.run_choice import auto_plan
 from trainer.jobs.flavors import HERE
 from trainer.jobs.flavors import describe as describe_flavor
 from trainer.models import AUTO_MODEL, display_name
-from trainer.service import HUB_MODEL, model_reference
 
 from . import train_form
 from .common import error_box, owner_key, publish_token, service, shown_errors
@@ -62,7 +61,9 @@ def finished_runs(owner: str, current: str | None, train_run: str | None, follow
     ids = [c[1] for c in choices]
     if train_run in ids and train_run != followed:
         return gr.update(choices=choices, value=train_run), train_run
-    keep = current in ids or (keep_typed and bool(current) and model_reference(current)[0] == HUB_MODEL)  # typed id
+    # Where the user may type (Predict): whatever they typed stays (a Hub id, tuned:<run>, base:<run>, a run id), so
+    # a refresh of the list never swaps it for another model; a wrong one gets its message when used.
+    keep = current in ids or (keep_typed and bool(current))
     return gr.update(choices=choices, value=current if keep else (ids[0] if ids else None)), followed
 
 

@@ -74,6 +74,10 @@ def test_a_job_labels_every_row_in_order_in_the_input_format_and_matches_predict
     assert list(out["id"]) == list(frame["id"]) and list(out["text"]) == list(frame["text"])
     assert set(out["predicted_label"]) <= set(trained["labels"]) and out["score"].between(0, 1).all()
     instant = service.predict(run.id, frame["text"].head(50).tolist(), ALICE, top_k=1)
+    with pytest.raises(UserError, match="No Hugging Face token"):  # pushing needs the caller's own token
+        service.batch.push(job["job_id"], ALICE, "alice/predictions", None)
+    with pytest.raises(UserError, match="needs a namespace"):
+        service.batch.push(job["job_id"], ALICE, "predictions", "hf_x")
     assert list(out["predicted_label"].head(50)) == [r["label"] for r in instant]
     # a semicolon-delimited CSV comes back as one, with its own columns first
     frame.head(300).rename(columns={"text": "comment"}).to_csv(tmp_path / "semi.csv", sep=";", index=False)

@@ -92,16 +92,17 @@ def test_a_private_hub_dataset_is_read_with_its_owners_sign_in_only(app):
     job = anonymous.predict(None, MODEL, "text", "alice/corpus", "train", api_name="/start_batch_prediction")
     status = follow(anonymous, job["job_id"])
     assert status["state"] == "failed" and "Could not load 'alice/corpus'" in status["error"]
+    failed = job["job_id"]
     alice = Client(app["url"], oauth_token=ALICE, verbose=False)
     job = alice.predict(None, MODEL, "text", "alice/corpus", "train", api_name="/start_batch_prediction")
     assert follow(alice, job["job_id"])["state"] == "succeeded"
     out = pd.read_parquet(alice.predict(job["job_id"], api_name="/batch_prediction_result"))
     assert out["id"].tolist() == list(range(20_000)) and "predicted_label" in out
     # ... and pushed back to the Hub as a private dataset with a card naming the model, with her own token only
-    with pytest.raises(Exception, match="No Hugging Face token"):
-        anonymous.predict(job["job_id"], "alice/x", "", True, api_name="/push_batch_result")
-    with pytest.raises(Exception, match="No batch job"):
+    with pytest.raises(Exception, match="No batch job"):  # another user, even with a token of their own
         anonymous.predict(job["job_id"], "alice/x", BOB, True, api_name="/push_batch_result")
+    with pytest.raises(Exception, match="once it succeeds"):
+        anonymous.predict(failed, "anon/x", "", True, api_name="/push_batch_result")
     pushed = alice.predict(job["job_id"], "alice/corpus-predictions", "", True, api_name="/push_batch_result")
     assert pushed["repo_id"] == "alice/corpus-predictions"
     repo = app["hub"].hub.repos["dataset:alice/corpus-predictions"]

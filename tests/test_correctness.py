@@ -145,6 +145,9 @@ def test_a_typed_hub_id_without_namespace_stays_in_predict(data_root):
     common._service = None
     update, _ = finished_runs("browser:x", "roberta-base", None, None, keep_typed=True)
     assert update["value"] == "roberta-base"
+    # so is anything else typed (a run id not yet listed, tuned:<run>): a refresh never swaps it for another model
+    for typed in ("20261207-161829-ZDCR1Ln_Vqd46Xi1", "tuned:20261207-161829-ZDCR1Ln_Vqd46Xi1"):
+        assert finished_runs("browser:x", typed, None, None, keep_typed=True)[0]["value"] == typed
     common._service = None
 
 
