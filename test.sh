@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up (first time), lint, and run the whole test suite, browser tests included (installs Debian's chromium if missing).
-# The quick tier (about a minute, no ../shared): bash test.sh -m quick
+# The quick tier (about 3 minutes on 2 cores, tiny models, no ../shared): bash test.sh -m quick
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v chromium >/dev/null 2>&1; then

@@ -19,6 +19,12 @@ from trainer.service import Service
 pytestmark = pytest.mark.quick  # the quick tier (README: Tests)
 
 ALICE, BOB = "hf:alice", "hf:bob"
+CHUNK = 512  # smaller parts than the default's 2,048: a restart test needs several parts of a small job
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    monkeypatch.setenv("CLASSITUNE_BATCH_CHUNK_ROWS", str(CHUNK))
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +106,10 @@ def test_a_wrong_column_fails_with_the_columns_and_a_file_type_is_refused_up_fro
 
 def test_a_restart_mid_job_resumes_without_recomputing_finished_chunks(trained, tmp_path):
     service, run = trained["service"], trained["run"]
-    frame = corpus(30_000)
+    frame = corpus(12_000)
     frame.to_parquet(tmp_path / "big.parquet")
     job_id = service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")["job_id"]
-    status = wait(service, job_id, ALICE, lambda s: (s["rows_done"] or 0) >= 3 * 2048 or finished(s))
+    status = wait(service, job_id, ALICE, lambda s: (s["rows_done"] or 0) >= 3 * CHUNK or finished(s))
     assert status["state"] == "running", status
     job = service.batch.job(job_id, ALICE)
     os.killpg(job.status()["pid"], signal.SIGKILL)  # the machine goes away mid-job
@@ -120,7 +126,7 @@ def test_a_restart_mid_job_resumes_without_recomputing_finished_chunks(trained, 
 
 def test_one_job_per_user_others_wait_their_turn_cannot_see_it_and_cancel_stops_it(trained, tmp_path):
     service, run = trained["service"], trained["run"]
-    corpus(30_000).to_parquet(tmp_path / "big.parquet")
+    corpus(12_000).to_parquet(tmp_path / "big.parquet")
     first = service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")["job_id"]
     with pytest.raises(UserError, match="one batch job per user"):
         service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")
@@ -148,4 +154,4 @@ def test_the_command_line_runs_and_resumes_a_job_folder(trained, tmp_path, capsy
     out = pd.read_csv(job / "texts-predictions.tsv", sep="\t")
     assert len(out) == 3000 and set(out["predicted_label"]) <= set(trained["labels"])
     assert main(["batch-predict", "--job", str(job)]) == 0  # again: every chunk is there, nothing is recomputed
-    assert "resuming: 2 of 2 chunks were done before" in capsys.readouterr().out
+    assert "resuming: 6 of 6 chunks were done before" in capsys.readouterr().out

@@ -12,10 +12,14 @@ from trainer.errors import UserError
 from trainer.intake.reading import IntakeLimits
 from trainer.runs.store import write_json_atomic
 
-CHUNK_ROWS = 2048  # one part file per chunk: what a restart can lose at most
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet", ".txt": "txt"}
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
+
+
+def chunk_rows() -> int:
+    """Rows per part file, what a restart can lose at most: ``CLASSITUNE_BATCH_CHUNK_ROWS`` (default 2,048)."""
+    return max(64, int(os.environ.get("CLASSITUNE_BATCH_CHUNK_ROWS", "2048")))
 
 
 def batch_limits() -> IntakeLimits:
@@ -38,6 +42,7 @@ class BatchSpec:
     hub_dataset: str = ""  # or a Hub dataset id, with its split
     split: str = "train"
     created: float = field(default_factory=time.time)
+    chunk_rows: int = field(default_factory=chunk_rows)  # fixed when the job is made: a resume finds the same parts
 
     @property
     def format(self) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trainer.batch.spec import CANCELLED, CHUNK_ROWS, FAILED, SUCCEEDED, BatchJob, batch_limits
+from trainer.batch.spec import CANCELLED, FAILED, SUCCEEDED, BatchJob, batch_limits
 from trainer.errors import UserError
 from trainer.intake.spreadsheet import safe_cell
 
@@ -76,10 +76,10 @@ def run_batch(job: BatchJob, say=print) -> dict:
         pass
     try:
         frame, texts, delimiter = read_input(job)
-        classifier = load_model(job)
-        chunks = (len(texts) + CHUNK_ROWS - 1) // CHUNK_ROWS
+        classifier, size = load_model(job), job.spec().chunk_rows
+        chunks = (len(texts) + size - 1) // size
         done = sum(job.part(i).exists() for i in range(chunks))
-        job.update(rows_total=len(texts), rows_done=min(len(texts), done * CHUNK_ROWS), resumed_chunks=done)
+        job.update(rows_total=len(texts), rows_done=min(len(texts), done * size), resumed_chunks=done)
         if done:
             say(f"resuming: {done} of {chunks} chunks were done before")
         job.path("parts").mkdir(exist_ok=True)
@@ -89,7 +89,7 @@ def run_batch(job: BatchJob, say=print) -> dict:
                 return job.update(state=CANCELLED)
             if job.part(index).exists():
                 continue
-            part = texts[index * CHUNK_ROWS:(index + 1) * CHUNK_ROWS]
+            part = texts[index * size:(index + 1) * size]
             # an empty cell still gets a row; the model reads only a text's first few hundred tokens
             results = classifier.predict([t[:MAX_TEXT_CHARS] or " " for t in part], top_k=1)
             tmp = job.part(index).with_suffix(".tmp")
@@ -97,7 +97,7 @@ def run_batch(job: BatchJob, say=print) -> dict:
             os.replace(tmp, job.part(index))
             done, computed = done + 1, computed + len(part)
             speed = computed / max(time.monotonic() - started, 1e-6)
-            rows_done = min(len(texts), done * CHUNK_ROWS)
+            rows_done = min(len(texts), done * size)
             job.update(rows_done=rows_done, rows_per_second=round(speed, 1),
                        eta_seconds=round((len(texts) - rows_done) / speed, 1))
         write_output(job, frame, chunks, delimiter)
