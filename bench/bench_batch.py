@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import ROOT, SHARED, machine
+from common import ROOT, SHARED, latency_summary as summary, machine
 
 
 def train_run(folder: Path) -> Path:
@@ -54,12 +53,6 @@ def pipeline_rate(model_dir: Path, texts: list[str]) -> float:
     started = time.perf_counter()
     classify(texts)
     return len(texts) / (time.perf_counter() - started)
-
-
-def summary(values: list[float]) -> str:
-    values = sorted(values)
-    return (f"median {statistics.median(values) * 1000:.0f} ms, p95 {values[int(0.95 * (len(values) - 1))] * 1000:.0f}"
-            f" ms, max {values[-1] * 1000:.0f} ms ({len(values)} calls)")
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import ROOT, SHARED, machine
+from common import ROOT, SHARED, latency_summary as summary, machine
 
 
 def rss_mb(pid: int) -> float:
@@ -38,12 +37,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def summary(values: list[float]) -> str:
-    values = sorted(values)
-    return (f"median {statistics.median(values) * 1000:.0f} ms, p95 {values[int(0.95 * (len(values) - 1))] * 1000:.0f}"
-            f" ms, max {values[-1] * 1000:.0f} ms ({len(values)} calls)")
 
 
 def main() -> None:

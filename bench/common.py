@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import platform
 from pathlib import Path
@@ -33,3 +34,10 @@ def machine() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
     return f"CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
+
+
+def latency_summary(seconds: list[float]) -> str:
+    """Median, 95th percentile and worst of request latencies, in milliseconds."""
+    values = sorted(seconds)
+    return (f"median {statistics.median(values) * 1000:.0f} ms, p95 {values[int(0.95 * (len(values) - 1))] * 1000:.0f}"
+            f" ms, max {values[-1] * 1000:.0f} ms ({len(values)} calls)")

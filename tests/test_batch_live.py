@@ -15,6 +15,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from live import launch_app, stop_app
+from test_mcp import _session, _text as text
 from tiny import tiny_classifier
 
 ALICE, BOB = "hf_standin_write_alice", "hf_standin_write_bob"
@@ -111,19 +112,7 @@ def test_a_private_hub_dataset_is_read_with_its_owners_sign_in_only(app):
 
 
 def test_batch_jobs_over_mcp_belong_to_their_caller(app):
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamablehttp_client
-
     data = "data:text/csv;base64," + base64.b64encode(corpus(3000).to_csv(index=False).encode()).decode()
-
-    async def session(headers, work):
-        async with streamablehttp_client(f"{app['url']}/gradio_api/mcp/", headers=headers) as (read, write, _):
-            async with ClientSession(read, write) as opened:
-                await opened.initialize()
-                return await work(opened)
-
-    def text(result) -> str:
-        return " ".join(getattr(c, "text", "") for c in result.content)
 
     async def alice(s):
         started = await s.call_tool("start_batch_prediction", {"file": data, "model": MODEL, "text_column": "text"})
@@ -137,7 +126,7 @@ def test_batch_jobs_over_mcp_belong_to_their_caller(app):
         result = await s.call_tool("batch_prediction_result", {"job_id": job_id})
         return job_id, status, result
 
-    job_id, status, result = asyncio.run(session({"Authorization": "Bearer mcp-alice-batch-1"}, alice))
+    job_id, status, result = asyncio.run(_session(app["url"], alice, {"Authorization": "Bearer mcp-alice-batch-1"}))
     assert "'succeeded'" in text(status) and not result.isError, text(result)
     assert "predictions.csv" in json.dumps([c.model_dump() for c in result.content])
 
@@ -145,5 +134,5 @@ def test_batch_jobs_over_mcp_belong_to_their_caller(app):
         return (await s.call_tool("batch_prediction_status", {"job_id": job_id}),
                 await s.call_tool("cancel_batch_prediction", {"job_id": job_id}))
 
-    status, cancel = asyncio.run(session({"Authorization": "Bearer mcp-bob-batch-key-2"}, bob))
+    status, cancel = asyncio.run(_session(app["url"], bob, {"Authorization": "Bearer mcp-bob-batch-key-2"}))
     assert status.isError and "No batch job" in text(status) and cancel.isError
