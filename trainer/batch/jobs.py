@@ -82,8 +82,8 @@ class BatchJobs:
                                 f"of a batch job (CLASSITUNE_BATCH_MAX_MB); split it.")
         share = quota_owner(owner)
         with self._lock("share-" + hashlib.sha256(share.encode()).hexdigest()[:24]):
-            mine = [job for job in self._all() if quota_owner(job.status().get("owner", "")) == share
-                    and job.status().get("state") in ACTIVE]
+            mine = [job for job, status in ((j, j.status()) for j in self._all())
+                    if status.get("state") in ACTIVE and quota_owner(status.get("owner", "")) == share]
             if mine:
                 raise UserError(f"Batch job {mine[0].id} is still {mine[0].status()['state']}: one batch job per user "
                                 f"at a time. Wait for it, or cancel it.")
@@ -140,19 +140,20 @@ class BatchJobs:
     def tick(self) -> None:
         """Requeue jobs whose worker died unfinished, then start queued jobs while a slot is free."""
         with self._lock("dispatch"):
-            jobs = self._all()
-            for job in jobs:
+            states = {}  # each job's status read once per tick: the watcher runs every second
+            for job in self._all():
                 status = job.status()
                 if status.get("state") == RUNNING and not worker_alive(status):
                     attempts = int(status.get("attempts") or 0)
-                    job.update(state=QUEUED if attempts < MAX_ATTEMPTS else FAILED, pid=None,
-                               error=None if attempts < MAX_ATTEMPTS else
-                               f"The job's worker stopped {attempts} times without finishing (out of memory?).")
-            running = sum(job.status().get("state") == RUNNING for job in jobs)
-            for job in jobs:
+                    status = job.update(state=QUEUED if attempts < MAX_ATTEMPTS else FAILED, pid=None,
+                                        error=None if attempts < MAX_ATTEMPTS else
+                                        f"The job's worker stopped {attempts} times without finishing (out of memory?).")
+                states[job] = status.get("state")
+            running = sum(state == RUNNING for state in states.values())
+            for job, state in states.items():
                 if running >= max_workers():
                     break
-                if job.status().get("state") == QUEUED:
+                if state == QUEUED:
                     self._launch(job)
                     running += 1
 
