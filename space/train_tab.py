@@ -64,6 +64,8 @@ def finished_runs(owner: str, current: str | None, train_run: str | None, follow
     # Where the user may type (Predict): whatever they typed stays (a Hub id, tuned:<run>, base:<run>, a run id), so
     # a refresh of the list never swaps it for another model; a wrong one gets its message when used.
     keep = current in ids or (keep_typed and bool(current))
+    if keep_typed and not keep and not ids:  # nothing to pick: leave the box alone (the user may be typing in it)
+        return gr.update(choices=choices), followed
     return gr.update(choices=choices, value=current if keep else (ids[0] if ids else None)), followed
 
 

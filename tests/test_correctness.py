@@ -148,6 +148,9 @@ def test_a_typed_hub_id_without_namespace_stays_in_predict(data_root):
     # so is anything else typed (a run id not yet listed, tuned:<run>): a refresh never swaps it for another model
     for typed in ("20261207-161829-ZDCR1Ln_Vqd46Xi1", "tuned:20261207-161829-ZDCR1Ln_Vqd46Xi1"):
         assert finished_runs("browser:x", typed, None, None, keep_typed=True)[0]["value"] == typed
+    # with nothing to pick and nothing typed when the list was asked for, the box is left alone: a value typed while
+    # the answer was on its way is not wiped by it
+    assert "value" not in finished_runs("browser:x", "", None, None, keep_typed=True)[0]
     common._service = None
 
 
