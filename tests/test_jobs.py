@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tiny import tiny_classifier
+from trainer.jobs.follow import repo_safe
 from trainer.config import TrainConfig
 from trainer.errors import UserError
 from trainer.service import Service
@@ -67,7 +68,7 @@ def test_a_run_on_jobs_trains_there_shows_here_and_lands_in_the_users_repo(on_st
     service = Service(data_root)
     run = service.start("alice-key", data(tmp_path), settings(hub_model(on_standin, tmp_path, "tiny")), token=ALICE)
     job = run.status()["job"]
-    assert job["flavor"] == "t4-small" and job["model_repo"] == f"alice/classitune-{run.id}"
+    assert job["flavor"] == "t4-small" and job["model_repo"] == f"alice/classitune-{repo_safe(run.id)}"
     status = wait(run)
     assert status["state"] == "succeeded", status.get("error")
     assert run.metrics() and any(e.get("type") == "eval" for e in run.metrics())  # the charts' data came home
@@ -106,3 +107,14 @@ def test_without_the_jobs_permission_the_user_gets_a_message(on_standin, data_ro
         service.start("carol-key", data(tmp_path), settings(model), token=None)
     with pytest.raises(UserError, match="grant the 'jobs' permission"):
         service.start("carol-key", data(tmp_path), settings(model), token=CAROL)
+
+
+def test_a_run_id_becomes_a_repo_name_the_hub_accepts():
+    """A run id's random part may hold "--" or end in "-" (about one run in twenty): such a run's job could not start."""
+    from huggingface_hub.utils import validate_repo_id
+
+    for run_id in ("20261207-172711--vZUGKygdzPJzC5D", "20261207-172711-vZUG_-ygdzPJzC5-", "20261207-172711-abcdEFGH12345678"):
+        name = f"alice/classitune-run-{repo_safe(run_id)}"
+        validate_repo_id(name)
+        assert "--" not in name and not name.endswith("-")
+    assert repo_safe("20261207-172711-abcdEFGH12345678") == "20261207-172711-abcdEFGH12345678"  # most ids: as they are

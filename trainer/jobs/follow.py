@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -61,6 +62,11 @@ def require_token(token: str | None) -> None:
                         "app asks for the 'jobs' permission) or pass a token with the jobs scope, then start again.")
 
 
+def repo_safe(run_id: str) -> str:
+    """A run id as part of a Hub repo name: its random part may hold "--", "-_" or end in "-", which the Hub refuses."""
+    return re.sub(r"[-_.]{2,}", "-", run_id).strip("-_.")
+
+
 def submit(store: RunStore, run: Run, token: str | None) -> "Follower":
     """Hand a prepared run to Hugging Face Jobs on the token's account; return its follower (already running)."""
     from trainer.hub.client import hub_api
@@ -70,7 +76,7 @@ def submit(store: RunStore, run: Run, token: str | None) -> "Follower":
     config = run.config()
     try:
         user = api.whoami()["name"]
-        data_repo, model_repo = f"{user}/classitune-run-{run.id}", f"{user}/classitune-{run.id}"
+        data_repo, model_repo = f"{user}/classitune-run-{repo_safe(run.id)}", f"{user}/classitune-{repo_safe(run.id)}"
         api.create_repo(data_repo, repo_type="dataset", private=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             staged = Path(tmp) / "run"
