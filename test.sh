@@ -13,4 +13,4 @@ fi
 bash scripts/setup.sh -r requirements-dev.txt
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q --durations=30 "$@"
