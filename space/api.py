@@ -14,6 +14,7 @@ from trainer.training.choice import TUNED
 from trainer.config import TrainConfig, settings_help
 from trainer.errors import UserError
 from trainer.intake.label_sets import LabelOptions
+from trainer.jobs.flavors import FLAVORS
 from trainer.service import BASE_MODEL, RUN_MODEL, model_reference
 
 from . import scratch
@@ -114,29 +115,28 @@ start_training.__doc__ = start_training.__doc__.replace("{SETTINGS}", settings_h
 def run_status(run_id: str, profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
                request: gr.Request = None) -> dict:
     """State (queued, running, succeeded, failed, cancelled, interrupted), progress, latest metrics and results."""
-    return service().status(run_id, owner_key(None, profile, request, oauth_token))
+    return service().status(run_id, owner_key(None, profile, request, oauth_token)).to_dict()
 
 
 @user_errors
 def cancel_run(run_id: str, profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
                request: gr.Request = None) -> dict:
     """Cancel a queued or running run (stops within a few seconds, keeps its metrics); returns its status."""
-    return service().cancel(run_id, owner_key(None, profile, request, oauth_token))
+    return service().cancel(run_id, owner_key(None, profile, request, oauth_token)).to_dict()
 
 
 @user_errors
 def stop_run(run_id: str, profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
              request: gr.Request = None) -> dict:
     """Stop a running run early and keep it: its best model so far is evaluated and saved like a finished run's."""
-    return service().stop(run_id, owner_key(None, profile, request, oauth_token))
+    return service().stop(run_id, owner_key(None, profile, request, oauth_token)).to_dict()
 
 
 @user_errors
 def list_runs(profile: gr.OAuthProfile | None = None, oauth_token: gr.OAuthToken | None = None,
               request: gr.Request = None) -> list:
     """Your runs, newest first: id, state, dataset, model, method, best accuracy and macro-F1."""
-    rows = service().list(owner_key(None, profile, request, oauth_token))
-    return [{k: v for k, v in row.items() if k != "owner"} for row in rows]
+    return [row.to_dict() for row in service().list(owner_key(None, profile, request, oauth_token))]
 
 
 @user_errors
@@ -188,7 +188,7 @@ def choose_model(run_id: str, which: str, profile: gr.OAuthProfile | None = None
     Returns:
         The run's status, with chosen_model and the run's recommendation.
     """
-    return service().choose(run_id, owner_key(None, profile, request, oauth_token), which)
+    return service().choose(run_id, owner_key(None, profile, request, oauth_token), which).to_dict()
 
 
 @user_errors
@@ -224,7 +224,7 @@ TEXTS_SCHEMA = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type
 
 @user_errors
 def start_batch_prediction(file: str | None, model: str, text_column: str = "text", hub_dataset: str = "",
-                           split: str = "train", profile: gr.OAuthProfile | None = None,
+                           split: str = "train", where: str = "here", profile: gr.OAuthProfile | None = None,
                            oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
     """Classify a whole file or Hub dataset in the background (one job per user); returns the job's status.
 
@@ -234,6 +234,8 @@ def start_batch_prediction(file: str | None, model: str, text_column: str = "tex
         text_column: the column to classify.
         hub_dataset: a Hub dataset id to classify instead of a file (read with your sign-in, if any).
         split: the Hub dataset's split.
+        where: "here" (this app's workers) or a Hugging Face Jobs flavor ({FLAVORS}) to run it on your own
+            account, billed to you; needs your sign-in with the "jobs" permission, or a token with the jobs scope.
     Returns:
         job_id, state (queued, running, succeeded, failed, cancelled), rows_done, rows_total, rows_per_second,
         eta_seconds, error. Follow it with batch_prediction_status; fetch the file with batch_prediction_result.
@@ -242,21 +244,24 @@ def start_batch_prediction(file: str | None, model: str, text_column: str = "tex
         raise UserError("model must be a run id, \"base:<run id>\" or a Hub model id.")
     return service().start_batch(owner_key(None, profile, request, oauth_token), model, file or None,
                                  text_column or "text", hub_dataset or "", split or "train",
-                                 token=publish_token(None, oauth_token))
+                                 token=publish_token(None, oauth_token), where=where or "here").to_dict()
+
+
+start_batch_prediction.__doc__ = start_batch_prediction.__doc__.replace("{FLAVORS}", ", ".join(FLAVORS))
 
 
 @user_errors
 def batch_prediction_status(job_id: str, profile: gr.OAuthProfile | None = None,
                             oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
     """A batch job's state, rows done of rows total, speed (rows per second), time left, and its error if it failed."""
-    return service().batch.status(job_id, owner_key(None, profile, request, oauth_token))
+    return service().batch.status(job_id, owner_key(None, profile, request, oauth_token)).to_dict()
 
 
 @user_errors
 def cancel_batch_prediction(job_id: str, profile: gr.OAuthProfile | None = None,
                             oauth_token: gr.OAuthToken | None = None, request: gr.Request = None) -> dict:
     """Cancel a queued or running batch job; returns its status."""
-    return service().batch.cancel(job_id, owner_key(None, profile, request, oauth_token))
+    return service().batch.cancel(job_id, owner_key(None, profile, request, oauth_token)).to_dict()
 
 
 @user_errors
@@ -315,6 +320,7 @@ def build() -> None:
         hub_dataset = gr.Textbox(label="hub_dataset", value="")
         split = gr.Textbox(label="split", value="train")
         batch_column = gr.Textbox(label="text_column", value="text")
+        where = gr.Textbox(label="where", value="here")  # optional: older scripts omit it
         job_id = gr.Textbox(label="job_id")
         job = gr.JSON(label="job")
         result_file = gr.File(label="result")
@@ -331,7 +337,7 @@ def build() -> None:
         (predict, [texts, model, top_k, compare, threshold], predictions),
         (choose_model, [run_id, which], status),
         (push_to_hub, [run_id, repo_id, token, private, adapter_only, license, widget_examples, model_choice], pushed),
-        (start_batch_prediction, [file, model, batch_column, hub_dataset, split], job),
+        (start_batch_prediction, [file, model, batch_column, hub_dataset, split, where], job),
         (batch_prediction_status, [job_id], job),
         (cancel_batch_prediction, [job_id], job),
         (batch_prediction_result, [job_id], result_file),

@@ -8,8 +8,9 @@ import time
 import gradio as gr
 import pandas as pd
 
-from trainer.training.choice import BASELINE, TUNED, chosen_model
+from trainer.training.choice import BASELINE, TUNED
 from trainer.errors import UserError
+from trainer.runs.views import RunRow
 
 from . import charts
 from .label_review import (EMPTY_SUSPECTS, EMPTY_WRONG, HINT, label_set_errors, misclassified,
@@ -18,26 +19,25 @@ from .common import owner_key, service, user_errors
 from .train_tab import TrainTab, run_choices
 
 
-def run_name(row: dict) -> str:
+def run_name(row: RunRow) -> str:
     """"dataset · model · method · time": what a person recognises a run by (the id's tail tells twins apart)."""
-    when = time.strftime("%m-%d %H:%M", time.localtime(row.get("created") or 0))
-    model = (row.get("model") or "default").split("/")[-1]
+    when = time.strftime("%m-%d %H:%M", time.localtime(row.created))
+    model = row.model.split("/")[-1]
     model = "MiniLM (default)" if model in ("default", "all-MiniLM-L6-v2") else model
-    return f"{row.get('dataset')} · {model} · {row.get('method')} · {when} · {row['id'][-4:]}"
+    return f"{row.dataset} · {model} · {row.method} · {when} · {row.id[-4:]}"
 
 
 def _runs(run_ids: list[str], owner: str) -> list[charts.RunCurves]:
     """The selected runs, each coloured by its place among all the user's runs: the same colour in every chart."""
     rows = list(reversed(service().list(owner)))  # oldest first: a new run never changes the others' colours
-    order = {row["id"]: i for i, row in enumerate(rows)}
-    by_id = {row["id"]: row for row in rows}
+    order = {row.id: i for i, row in enumerate(rows)}
+    by_id = {row.id: row for row in rows}
     out = []
     for run_id in run_ids or []:
         if run_id not in by_id:
             continue
         try:
-            run = service().run(run_id, owner)
-            events, baseline = run.metrics(), run.status().get("baseline")
+            events, baseline = service().run(run_id, owner).metrics(), service().status(run_id, owner).baseline or None
         except UserError:
             continue
         out.append(charts.RunCurves(run_name(by_id[run_id]), charts.PALETTE[order[run_id] % len(charts.PALETTE)],
@@ -61,7 +61,7 @@ EMPTY_COMPARISON = pd.DataFrame(columns=["model", "accuracy", "macro-F1"])
 
 def first_started(ids: list[str], owner: str) -> str | None:
     """The newest run that has started (a queued run has nothing to plot yet), else the newest."""
-    waiting = {row["id"] for row in service().list(owner) if row.get("state") == "queued"}
+    waiting = {row.id for row in service().list(owner) if row.state == "queued"}
     return next((i for i in ids if i not in waiting), ids[0] if ids else None)
 
 
@@ -85,15 +85,15 @@ def details(run_id: str | None, normalise: bool, owner: str):
         return empty
     evaluation = json.loads(path.read_text())
     per_class = pd.DataFrame(evaluation["per_class"]).round(3)
-    status = run.status()
-    rows = [{"model": "fine-tuned", **status.get("best", {})}]
-    if status.get("baseline"):
-        rows.append({"model": f"quick baseline (frozen {status.get('base_model_name', 'base')} + logistic regression)",
-                     **status["baseline"]})
+    status = service().status(run_id, owner)
+    rows = [{"model": "fine-tuned", **status.best}]
+    if status.baseline:
+        rows.append({"model": f"quick baseline (frozen {status.base_model_name or 'base'} + logistic regression)",
+                     **status.baseline})
     comparison = pd.DataFrame(rows).round(4)
     predictions = pd.read_csv(run.path("eval_predictions.csv"), dtype={"text": str}, keep_default_na=False)
-    note = (status.get("recommended") or {}).get("message", "")
-    choice = gr.update(value=chosen_model(status), interactive=run.path("baseline/evaluation.json").exists())
+    note = status.recommended.message if status.recommended else ""
+    choice = gr.update(value=status.model_in_use, interactive=run.path("baseline/evaluation.json").exists())
     suspects = training_suspects(run)
     if "confusion" not in evaluation:  # multi-label
         return (charts.per_label_chart(evaluation), readable(per_class), label_set_errors(predictions),
@@ -108,7 +108,7 @@ def choose(run_id: str | None, which: str, owner: str) -> str:
         raise UserError("Pick a finished run first.")
     status = service().choose(run_id, owner, which)
     used = "the quick baseline" if which == BASELINE else "the fine-tuned model"
-    return f"{(status.get('recommended') or {}).get('message', '')} **Now using {used}** for Predict and Publish."
+    return f"{status.recommended.message if status.recommended else ''} **Now using {used}** for Predict and Publish."
 
 
 def _populate(browser, current_selected, current_detail, profile: gr.OAuthProfile | None = None,
@@ -144,7 +144,7 @@ def _details_if_changed(run_id, normalise_rows, last, browser, profile: gr.OAuth
     """On the timer: redraw the detail view only when the run's state changed (e.g. it just finished)."""
     owner = owner_key(browser, profile, request)
     try:
-        state = service().run(run_id, owner).status().get("state") if run_id else None
+        state = service().status(run_id, owner).state if run_id else None
     except UserError:
         state = None
     key = (run_id, state, normalise_rows)

@@ -12,7 +12,7 @@ from trainer.intake.data import read_table
 from trainer.intake.reading import read_lines, table_columns
 from trainer.errors import UserError
 from trainer.predict import MAX_TEXTS_PER_REQUEST
-from trainer.training.choice import BASELINE, TUNED, chosen_model
+from trainer.training.choice import BASELINE, TUNED
 from trainer.service import BASE_MODEL, HUB_MODEL, RUN_MODEL, model_reference
 from trainer.intake.spreadsheet import safe_cell
 
@@ -104,7 +104,7 @@ def classify(model: str, compare: bool, pasted: str, upload: str | None, column:
               if use_file else "the typed lines" + (" (the uploaded file was not used)" if upload else ""))
     note = f"{len(texts):,} {'text' if len(texts) == 1 else 'texts'} classified, from {origin}." + (
         f" Tuned and base models disagree on **{disagreements}**." if disagreements is not None else "")
-    if is_run and chosen_model(service().run(name, owner).status()) == BASELINE:
+    if is_run and service().status(name, owner).model_in_use == BASELINE:
         note += (" **This run uses its base model** (the quick baseline scored higher on validation): the API and "
                  "Publish use it; switch in the Metrics tab.")
     download = write_download(pd.concat([table, score_columns(tuned)], axis=1))

@@ -15,6 +15,7 @@ from trainer.bodies.run_choice import auto_plan
 from trainer.jobs.flavors import HERE
 from trainer.jobs.flavors import describe as describe_flavor
 from trainer.models import AUTO_MODEL, display_name
+from trainer.runs.views import RunStatus
 
 from . import train_form
 from .common import error_box, owner_key, publish_token, service, shown_errors
@@ -36,13 +37,11 @@ def run_choices(owner: str, states: tuple[str, ...] | None = None) -> list[tuple
     """The visitor's runs for a dropdown: "icon date dataset method (accuracy)" -> run id."""
     choices = []
     for row in service().list(owner):
-        if states and row["state"] not in states:
+        if states and row.state not in states:
             continue
-        when = time.strftime("%m-%d %H:%M", time.localtime(row["created"] or 0))
-        score = (f" acc {row['best_accuracy']:.3f}" if row.get("best_accuracy") is not None else
-                 f" macro-F1 {row['best_macro_f1']:.3f}" if row.get("best_macro_f1") is not None else "")
-        label = f"{row['state']} · {when} · {row['dataset']} · {row['method']}{score} · {row['id'][-6:]}"
-        choices.append((label, row["id"]))
+        when = time.strftime("%m-%d %H:%M", time.localtime(row.created))
+        label = f"{row.state} · {when} · {row.dataset} · {row.method}{row.headline} · {row.id[-6:]}"
+        choices.append((label, row.id))
     return choices
 
 
@@ -69,66 +68,70 @@ def finished_runs(owner: str, current: str | None, train_run: str | None, follow
     return gr.update(choices=choices, value=current if keep else (ids[0] if ids else None)), followed
 
 
-def progress_html(status: dict) -> str:
-    """A progress bar with step, epoch, elapsed and ETA; texts are escaped."""
-    state = status.get("state", "?")
-    progress = status.get("progress") or {}
-    percent = 100 * status.get("fraction", 0)
-    eta = progress.get("eta_s")
+def progress_html(status: RunStatus) -> str:
+    """A progress bar with step, epoch, elapsed and ETA, then the result; texts are escaped."""
+    state, progress = status.state, status.progress
     parts = [f"<b style='color:{STATE_COLOURS.get(state, '#000')}'>{html.escape(state)}</b>"]
-    if status.get("phase") and state == "running":
-        parts.append(html.escape(status["phase"]))
+    if status.phase and state == "running":
+        parts.append(html.escape(status.phase))
     if state == "queued":
-        parts.append(f"position in queue: {status.get('queue_position', 0) + 1}")
+        parts.append(f"position in queue: {(status.queue_position or 0) + 1}")
     if progress:
-        parts.append(f"step {progress.get('step', 0)}/{progress.get('max_steps', '?')}")
-        parts.append(f"epoch {progress.get('epoch', 0):.2f}")
-        parts.append(f"elapsed {progress.get('elapsed_s', 0):.0f} s")
-        if eta is not None and state == "running":
-            parts.append(f"ETA {eta:.0f} s")
-    latest = status.get("latest_eval") or {}
-    if latest.get("macro_f1") is not None:
-        parts.append(f"validation {scores_text(latest)}")
-    best, base = status.get("best"), status.get("baseline")
-    result = ""
-    if best:
-        result = (f"<div>Fine-tuned: {scores_text(best, bold=True)}"
-                  + (f" · quick baseline: {scores_text(base)}" if base else "") + "</div>")
-    resolved = status.get("config_resolved") or {}
-    if resolved.get("why"):
-        method = resolved.get("method", "full")
-        used = (f"method {method}, "
-                + (f"{resolved['total_steps']:,} steps of {resolved['batch_size']} pairs, learning rate "
-                   f"{resolved['learning_rate']:g}, head: {resolved.get('head_init')}" if method == "setfit" else
-                   f"epochs {resolved['epochs']:g}, batch {resolved['batch_size']}, learning rate "
-                   f"{resolved['learning_rate']:g} (head {resolved['head_learning_rate']:g}), head from a "
-                   f"{resolved.get('head_init')} start")
-                + f", max length {resolved.get('max_length')}, {resolved.get('precision')}, pooling "
-                  f"{resolved.get('pooling')}, class weights {'on' if resolved.get('class_weights') else 'off'}")
-        why = "; ".join(f"{k}: {v}" for k, v in resolved["why"].items())
-        result += f"<div id='resolved-settings' title='{html.escape(why)}'>Settings used: {html.escape(used)}</div>"
-    if status.get("stopped_at_step") is not None:
-        result += (f"<div>Stopped by you at step {status['stopped_at_step']}: the best model up to then was evaluated "
+        parts += [f"step {progress.step}/{progress.max_steps or '?'}", f"epoch {progress.epoch:.2f}",
+                  f"elapsed {progress.elapsed_s:.0f} s"]
+        if progress.eta_s is not None and state == "running":
+            parts.append(f"ETA {progress.eta_s:.0f} s")
+    if status.latest_eval.get("macro_f1") is not None:
+        parts.append(f"validation {scores_text(status.latest_eval)}")
+    error = f"<div class='run-error'>{html.escape(status.error)}</div>" if status.error else ""
+    return (f"<div id='run-progress' data-state='{html.escape(state)}'>"
+            f"<progress max='100' value='{100 * status.fraction:.1f}' style='width:100%'></progress>"
+            f"<div>{' · '.join(parts)}</div>{result_html(status)}{error}</div>")
+
+
+def settings_used_html(resolved: dict) -> str:
+    """The settings the run resolved (auto's choices), with each one's reason in the tooltip."""
+    if not resolved.get("why"):
+        return ""
+    method = resolved.get("method", "full")
+    used = (f"method {method}, "
+            + (f"{resolved['total_steps']:,} steps of {resolved['batch_size']} pairs, learning rate "
+               f"{resolved['learning_rate']:g}, head: {resolved.get('head_init')}" if method == "setfit" else
+               f"epochs {resolved['epochs']:g}, batch {resolved['batch_size']}, learning rate "
+               f"{resolved['learning_rate']:g} (head {resolved['head_learning_rate']:g}), head from a "
+               f"{resolved.get('head_init')} start")
+            + f", max length {resolved.get('max_length')}, {resolved.get('precision')}, pooling "
+              f"{resolved.get('pooling')}, class weights {'on' if resolved.get('class_weights') else 'off'}")
+    why = "; ".join(f"{k}: {v}" for k, v in resolved["why"].items())
+    return f"<div id='resolved-settings' title='{html.escape(why)}'>Settings used: {html.escape(used)}</div>"
+
+
+def result_html(status: RunStatus) -> str:
+    """Scores, settings used, how it stopped, the label check, the recommendation, and what to do next."""
+    state, result = status.state, ""
+    if status.best:
+        result = (f"<div>Fine-tuned: {scores_text(status.best, bold=True)}"
+                  + (f" · quick baseline: {scores_text(status.baseline)}" if status.baseline else "") + "</div>")
+    result += settings_used_html(status.resolved)
+    if status.stopped_at_step is not None:
+        result += (f"<div>Stopped by you at step {status.stopped_at_step}: the best model up to then was evaluated "
                    f"and kept.</div>")
-    elif status.get("stop_requested") and state == "running":
+    elif status.stop_requested and state == "running":
         result += "<div>Stopping after this step; the best model so far will be evaluated and kept…</div>"
-    checked = status.get("label_errors") or {}
+    checked = status.label_errors
     if checked.get("flagged"):
         result += (f"<div id='label-check'>Label check: about {checked['flagged']:,} of {checked['checked']:,} "
                    f"training rows look mislabeled; see them in Metrics.</div>")
-    if status.get("recommended"):
-        result += f"<div id='recommendation'>{html.escape(status['recommended']['message'])}</div>"
-    if status.get("reproduce") and state not in ("queued", "running"):
+    if status.recommended:
+        result += f"<div id='recommendation'>{html.escape(status.recommended.message)}</div>"
+    if status.reproduce and not status.active:
         result += (f"<details id='reproduce'><summary>Reproduce this run</summary>With the run's config.json "
-                   f"(its settings, resolved) and your file: <code>{html.escape(status['reproduce'])}</code>; "
+                   f"(its settings, resolved) and your file: <code>{html.escape(status.reproduce)}</code>; "
                    f"or <b>Start again</b> trains the same settings on the same data here.</details>")
     if state == "succeeded":
         result += ("<div id='next-step'><b>Next</b>: compare the curves and errors in <b>Metrics</b>, try the model "
                    "on your own texts in <b>Predict</b>, or push it to the Hub in <b>Publish</b>.</div>")
-    error = f"<div class='run-error'>{html.escape(status['error'])}</div>" if status.get("error") else ""
-    return (f"<div id='run-progress' data-state='{html.escape(state)}'>"
-            f"<progress max='100' value='{percent:.1f}' style='width:100%'></progress>"
-            f"<div>{' · '.join(parts)}</div>{result}{error}</div>")
+    return result
 
 
 def summary_markdown(report: dict | None, owner: str, config: TrainConfig) -> str:
@@ -239,8 +242,8 @@ def show(current: str | None, owner: str) -> tuple:
                 *buttons_for(None))
     try:
         status = service().status(current, owner)
-        return (progress_html(status), activity_html(service().activity(current, owner)), status.get("state"),
-                *buttons_for(status.get("state"), status.get("stop_requested")))
+        return (progress_html(status), activity_html(service().activity(current, owner)), status.state,
+                *buttons_for(status.state, status.stop_requested))
     except UserError as exc:
         return (f"<div id='run-progress' data-state='missing'>{html.escape(str(exc))}</div>", activity_html([]),
                 None, *buttons_for(None))

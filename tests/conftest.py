@@ -64,6 +64,20 @@ def hub_standin():
         yield server
 
 
+@pytest.fixture
+def on_standin(hub_standin, monkeypatch, tmp_path):
+    """The Hub client and the job followers pointed at the stand-in, polling fast (tests of Hugging Face Jobs)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", hub_standin.url)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub_standin.url + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("CLASSITUNE_JOB_IMAGE", "classitune:test")
+    monkeypatch.setattr("trainer.jobs.follow.POLL_SECONDS", 0.5)
+    return hub_standin
+
+
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory, hub_standin):
     """The real app (``python app.py``) on a free port with its own data root; yields its URL and root.

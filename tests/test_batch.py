@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT
 from tiny import tiny_classifier
 from trainer.config import TrainConfig
+from trainer.batch.spec import BatchStatus
 from trainer.errors import UserError
 from trainer.service import Service
 
@@ -53,7 +54,7 @@ def corpus(rows: int) -> pd.DataFrame:
                                                      for i in range(rows)]})
 
 
-def wait(service: Service, job_id: str, owner: str, until, seconds: float = 240) -> dict:
+def wait(service: Service, job_id: str, owner: str, until, seconds: float = 240) -> BatchStatus:
     deadline = time.time() + seconds
     while time.time() < deadline:
         service.batch.tick()  # the watcher's work, done here too (the test may have stopped the watcher)
@@ -64,8 +65,8 @@ def wait(service: Service, job_id: str, owner: str, until, seconds: float = 240)
     raise AssertionError(f"job never reached the state: {status}")
 
 
-def finished(status: dict) -> bool:
-    return status["state"] in ("succeeded", "failed", "cancelled")
+def finished(status: BatchStatus) -> bool:
+    return status.state in ("succeeded", "failed", "cancelled")
 
 
 def test_a_job_labels_every_row_in_order_in_the_input_format_and_matches_predict(trained, tmp_path):
@@ -73,23 +74,23 @@ def test_a_job_labels_every_row_in_order_in_the_input_format_and_matches_predict
     frame = corpus(5000)
     frame.to_parquet(tmp_path / "texts.parquet")
     job = service.start_batch(ALICE, run.id, str(tmp_path / "texts.parquet"), "text")
-    status = wait(service, job["job_id"], ALICE, finished)
-    assert status["state"] == "succeeded", status
-    assert status["rows_done"] == status["rows_total"] == 5000
-    out = pd.read_parquet(service.batch.result(job["job_id"], ALICE))
+    status = wait(service, job.job_id, ALICE, finished)
+    assert status.state == "succeeded", status
+    assert status.rows_done == status.rows_total == 5000
+    out = pd.read_parquet(service.batch.result(job.job_id, ALICE))
     assert list(out["id"]) == list(frame["id"]) and list(out["text"]) == list(frame["text"])
     assert set(out["predicted_label"]) <= set(trained["labels"]) and out["score"].between(0, 1).all()
     instant = service.predict(run.id, frame["text"].head(50).tolist(), ALICE, top_k=1)
     with pytest.raises(UserError, match="No Hugging Face token"):  # pushing needs the caller's own token
-        service.batch.push(job["job_id"], ALICE, "alice/predictions", None)
+        service.batch.push(job.job_id, ALICE, "alice/predictions", None)
     with pytest.raises(UserError, match="needs a namespace"):
-        service.batch.push(job["job_id"], ALICE, "predictions", "hf_x")
+        service.batch.push(job.job_id, ALICE, "predictions", "hf_x")
     assert list(out["predicted_label"].head(50)) == [r["label"] for r in instant]
     # a semicolon-delimited CSV comes back as one, with its own columns first
     frame.head(300).rename(columns={"text": "comment"}).to_csv(tmp_path / "semi.csv", sep=";", index=False)
     job = service.start_batch(ALICE, run.id, str(tmp_path / "semi.csv"), "comment")
-    assert wait(service, job["job_id"], ALICE, finished)["state"] == "succeeded"
-    path = service.batch.result(job["job_id"], ALICE)
+    assert wait(service, job.job_id, ALICE, finished).state == "succeeded"
+    path = service.batch.result(job.job_id, ALICE)
     assert path.name == "semi-predictions.csv" and path.read_text().splitlines()[0] == "id;comment;predicted_label;score"
 
 
@@ -97,8 +98,8 @@ def test_a_wrong_column_fails_with_the_columns_and_a_file_type_is_refused_up_fro
     service, run = trained["service"], trained["run"]
     corpus(20).to_csv(tmp_path / "t.csv", index=False)
     job = service.start_batch(ALICE, run.id, str(tmp_path / "t.csv"), "body")
-    status = wait(service, job["job_id"], ALICE, finished)
-    assert status["state"] == "failed" and "No column 'body'" in status["error"] and "id, text" in status["error"]
+    status = wait(service, job.job_id, ALICE, finished)
+    assert status.state == "failed" and "No column 'body'" in status.error and "id, text" in status.error
     (tmp_path / "t.pdf").write_bytes(b"%PDF-1.4")
     with pytest.raises(UserError, match="CSV, TSV, JSON Lines, Parquet or plain text"):
         service.start_batch(ALICE, run.id, str(tmp_path / "t.pdf"), "text")
@@ -108,9 +109,9 @@ def test_a_restart_mid_job_resumes_without_recomputing_finished_chunks(trained, 
     service, run = trained["service"], trained["run"]
     frame = corpus(12_000)
     frame.to_parquet(tmp_path / "big.parquet")
-    job_id = service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")["job_id"]
-    status = wait(service, job_id, ALICE, lambda s: (s["rows_done"] or 0) >= 3 * CHUNK or finished(s))
-    assert status["state"] == "running", status
+    job_id = service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text").job_id
+    status = wait(service, job_id, ALICE, lambda s: s.rows_done >= 3 * CHUNK or finished(s))
+    assert status.state == "running", status
     job = service.batch.job(job_id, ALICE)
     os.killpg(job.status()["pid"], signal.SIGKILL)  # the machine goes away mid-job
     time.sleep(0.5)
@@ -118,7 +119,7 @@ def test_a_restart_mid_job_resumes_without_recomputing_finished_chunks(trained, 
     assert parts
     restarted = Service(service.store.root)  # a new app process finds the job and resumes it
     status = wait(restarted, job_id, ALICE, finished, seconds=400)
-    assert status["state"] == "succeeded" and status["resumed_chunks"] >= len(parts) and status["attempts"] == 2
+    assert status.state == "succeeded" and status.resumed_chunks >= len(parts) and status.attempts == 2
     assert all(job.path("parts").joinpath(name).stat().st_mtime_ns == mtime for name, mtime in parts.items())
     out = pd.read_parquet(restarted.batch.result(job_id, ALICE))
     assert list(out["id"]) == list(frame["id"])
@@ -127,7 +128,7 @@ def test_a_restart_mid_job_resumes_without_recomputing_finished_chunks(trained, 
 def test_one_job_per_user_others_wait_their_turn_cannot_see_it_and_cancel_stops_it(trained, tmp_path):
     service, run = trained["service"], trained["run"]
     corpus(12_000).to_parquet(tmp_path / "big.parquet")
-    first = service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")["job_id"]
+    first = service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text").job_id
     with pytest.raises(UserError, match="one batch job per user"):
         service.start_batch(ALICE, run.id, str(tmp_path / "big.parquet"), "text")
     for call in (service.batch.status, service.batch.cancel, service.batch.result):
@@ -136,12 +137,12 @@ def test_one_job_per_user_others_wait_their_turn_cannot_see_it_and_cancel_stops_
     base = f"base:{run.id}"
     with pytest.raises(UserError, match="not found|No run"):  # Bob cannot use Alice's run either
         service.start_batch(BOB, base, str(tmp_path / "big.parquet"), "text")
-    wait(service, first, ALICE, lambda s: s["state"] == "running")
+    wait(service, first, ALICE, lambda s: s.state == "running")
     status = service.batch.cancel(first, ALICE)
-    assert status["state"] == "cancelled"
+    assert status.state == "cancelled"
     time.sleep(1.5)
-    assert service.batch.status(first, ALICE)["state"] == "cancelled"
-    assert service.start_batch(ALICE, base, str(tmp_path / "big.parquet"), "text")["state"] in ("queued", "running")
+    assert service.batch.status(first, ALICE).state == "cancelled"
+    assert service.start_batch(ALICE, base, str(tmp_path / "big.parquet"), "text").state in ("queued", "running")
 
 
 def test_the_command_line_runs_and_resumes_a_job_folder(trained, tmp_path, capsys):
@@ -155,3 +156,61 @@ def test_the_command_line_runs_and_resumes_a_job_folder(trained, tmp_path, capsy
     assert len(out) == 3000 and set(out["predicted_label"]) <= set(trained["labels"])
     assert main(["batch-predict", "--job", str(job)]) == 0  # again: every chunk is there, nothing is recomputed
     assert "resuming: 6 of 6 chunks were done before" in capsys.readouterr().out
+
+
+# -- on Hugging Face Jobs (the stand-in's Jobs API; the job runs here as a subprocess of `trainer batch-job-run`) --
+
+ALICE_TOKEN, CAROL_TOKEN = "hf_standin_write_alice", "hf_standin_write_carol"
+
+
+def test_a_job_on_hugging_face_jobs_labels_the_file_there_and_brings_it_home(trained, tmp_path, on_standin):
+    service, run = trained["service"], trained["run"]
+    frame = corpus(3000)
+    frame.to_csv(tmp_path / "texts.csv", index=False)
+    job = service.start_batch(ALICE, f"tuned:{run.id}", str(tmp_path / "texts.csv"), "text", token=ALICE_TOKEN,
+                              where="t4-small")
+    assert job.where == "t4-small" and job.job_url, job
+    remote = service.batch.job(job.job_id, ALICE).status()["remote"]
+    status = wait(service, job.job_id, ALICE, finished, seconds=300)
+    assert status.state == "succeeded", status
+    assert status.rows_done == status.rows_total == 3000
+    out = pd.read_csv(service.batch.result(job.job_id, ALICE))
+    assert list(out["id"]) == list(frame["id"])  # every row, in order
+    instant = service.predict(f"tuned:{run.id}", frame["text"].head(40).tolist(), ALICE, top_k=1)
+    assert list(out["predicted_label"].head(40)) == [r["label"] for r in instant]  # the same model, read the same
+    spec = on_standin.hub.jobs.jobs[remote["id"]]["spec"]
+    assert spec["flavor"] == "t4-small" and spec["secrets"] == {"HF_TOKEN": ALICE_TOKEN}
+    assert f"dataset:{remote['data_repo']}" not in on_standin.hub.repos  # the handed-over data was deleted
+    assert ALICE_TOKEN not in "".join(p.read_text(errors="ignore") for p in service.batch.job(job.job_id, ALICE).dir
+                                      .glob("*.json"))
+    with pytest.raises(UserError, match="No batch job"):
+        service.batch.status(job.job_id, BOB)
+
+
+def test_cancel_cancels_the_job_on_jobs_and_a_failing_job_says_why(trained, tmp_path, on_standin):
+    service, run = trained["service"], trained["run"]
+    corpus(60_000).to_parquet(tmp_path / "big.parquet")
+    job = service.start_batch(ALICE, f"tuned:{run.id}", str(tmp_path / "big.parquet"), "text", token=ALICE_TOKEN,
+                              where="cpu-upgrade")
+    remote = service.batch.job(job.job_id, ALICE).status()["remote"]
+    wait(service, job.job_id, ALICE, lambda s: s.rows_done > 0 or finished(s), seconds=300)
+    assert service.batch.cancel(job.job_id, ALICE).state == "cancelled"
+    assert on_standin.hub.jobs.jobs[remote["id"]]["stage"] == "CANCELED"
+    corpus(100).to_csv(tmp_path / "other.csv", index=False)
+    job = service.start_batch(ALICE, f"tuned:{run.id}", str(tmp_path / "other.csv"), "body", token=ALICE_TOKEN,
+                              where="cpu-upgrade")
+    status = wait(service, job.job_id, ALICE, finished, seconds=300)
+    assert status.state == "failed" and "The job on Hugging Face Jobs failed" in status.error
+    assert "No column 'body'" in status.error  # the job's own error, in words
+
+
+def test_jobs_need_the_users_own_permission(trained, tmp_path, on_standin):
+    service, run = trained["service"], trained["run"]
+    corpus(100).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(UserError, match="sign in with Hugging Face"):
+        service.start_batch(ALICE, run.id, str(tmp_path / "t.csv"), "text", where="t4-small")
+    with pytest.raises(UserError, match="grant the 'jobs' permission"):
+        service.start_batch(ALICE, run.id, str(tmp_path / "t.csv"), "text", token=CAROL_TOKEN, where="t4-small")
+    assert service.batch.list(ALICE)[0].state == "failed"  # refused by the Hub: the job says so, nothing is left queued
+    with pytest.raises(UserError, match="not one of: here, cpu-upgrade"):
+        service.start_batch(ALICE, run.id, str(tmp_path / "t.csv"), "text", token=ALICE_TOKEN, where="moon")

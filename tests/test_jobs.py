@@ -20,19 +20,6 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "assets" / "banking77_sample.
 ALICE, BOB, CAROL = "hf_standin_write_alice", "hf_standin_write_bob", "hf_standin_write_carol"
 
 
-@pytest.fixture
-def on_standin(hub_standin, monkeypatch, tmp_path):
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "ENDPOINT", hub_standin.url)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub_standin.url + "/{repo_id}/resolve/{revision}/{filename}")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setenv("CLASSITUNE_JOB_IMAGE", "classitune:test")
-    monkeypatch.setattr("trainer.jobs.follow.POLL_SECONDS", 0.5)
-    return hub_standin
-
-
 def hub_model(hub, tmp_path: Path, name: str) -> str:
     """A tiny public model in the stand-in Hub (the app trains from Hub ids, never from a server path)."""
     from huggingface_hub import HfApi

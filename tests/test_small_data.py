@@ -86,7 +86,7 @@ def test_the_run_recommends_the_better_model_and_the_user_can_switch(few_shot):
     tuned = service.predict(f"tuned:{run.id}", texts, OWNER)
     base = service.predict(f"base:{run.id}", texts, OWNER)
     for which, expected in ((BASELINE, base), (TUNED, tuned)):
-        assert service.choose(run.id, OWNER, which)["chosen_model"] == which
+        assert service.choose(run.id, OWNER, which).model_in_use == which
         assert service.predict(run.id, texts, OWNER) == expected
     with pytest.raises(UserError, match="not one of 'tuned'"):
         service.choose(run.id, OWNER, "../best")

@@ -46,16 +46,16 @@ def test_queue_and_cancel(service):
     second = service.start("alice", EXAMPLE, TrainConfig(epochs=1))
     wait(first, lambda s: training(s) and first.metrics())
     status = service.status(second.id, "alice")
-    assert status["state"] == "queued" and status["queue_position"] == 0
+    assert status.state == "queued" and status.queue_position == 0
     with pytest.raises(UserError, match=r"already have 2 runs queued or running.*cancel one"):
         service.start("alice", EXAMPLE, TrainConfig(epochs=1))  # one visitor cannot fill the shared queue
     assert len(service.list("alice")) == 2  # refused before anything was written
 
     started = time.time()
-    assert service.cancel(second.id, "alice")["state"] == "cancelled"
+    assert service.cancel(second.id, "alice").state == "cancelled"
     status = service.cancel(first.id, "alice")
-    assert status["state"] == "cancelled" and time.time() - started < 10
-    assert "Cancelled" in status["error"]
+    assert status.state == "cancelled" and time.time() - started < 10
+    assert "Cancelled" in status.error
     assert any(e["type"] == "train" for e in first.metrics())  # metrics up to the cancel are kept
     pid = first.status()["pid"]
     time.sleep(0.5)
@@ -72,7 +72,7 @@ def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch)
     assert run.status()["pid"] == standby.pid
     wait(run, lambda s: training(s) and run.metrics())
     assert "→ training" in run.path("train.log").read_text()  # the standby's output goes to the run's log
-    assert service.cancel(run.id, "erin")["state"] == "cancelled"
+    assert service.cancel(run.id, "erin").state == "cancelled"
     assert standby.wait(timeout=10) == 130
 
     replacement = wait_for(lambda: supervisor._standby)  # started again once nothing trains
@@ -105,7 +105,7 @@ def test_a_standby_that_crashes_on_start_up_falls_back_to_fresh_workers(data_roo
     run = service.start("gus", EXAMPLE, TrainConfig(epochs=50))
     assert b"worker" in open(f"/proc/{run.status()['pid']}/cmdline", "rb").read()
     wait(run, lambda s: s["state"] == "running")
-    assert service.cancel(run.id, "gus")["state"] == "cancelled"
+    assert service.cancel(run.id, "gus").state == "cancelled"
 
 
 def wait_for(get, timeout=60):
@@ -123,7 +123,7 @@ def test_killed_worker_is_failed_and_app_keeps_going(service):
     os.kill(status["pid"], signal.SIGKILL)
     status = wait(run, lambda s: s["state"] == "failed", timeout=15)
     assert "killed (SIGKILL)" in status["error"] and "smaller batch size" in status["error"]
-    assert service.list("bob")[0]["state"] == "failed"
+    assert service.list("bob")[0].state == "failed"
     again = service.start("bob", EXAMPLE, TrainConfig(epochs=1, evals_per_epoch=1))
     assert wait(again, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)["state"] == "succeeded"
 
@@ -177,7 +177,7 @@ def test_status_of_a_damaged_run_directory(service):
     service.cancel(run.id, "erin")
     run.path("status.json").write_text("{not json")
     status = service.status(run.id, "erin")  # the owner comes from the registry when status.json is unreadable
-    assert status["state"] == "failed" and "damaged" in status["error"]
+    assert status.state == "failed" and "damaged" in status.error
     with pytest.raises(UserError, match="not found among your runs"):
         service.status(run.id, "mallory")
     fresh = service.start("erin", EXAMPLE, TrainConfig(epochs=1))  # the damaged run does not stop new ones
@@ -201,7 +201,7 @@ def test_disk_full_during_a_save_fails_cleanly(service, data_root):
     status = run.status()
     assert status["state"] == "failed" and "Ran out of disk space while saving" in status["error"], status
     assert not [p for p in run.dir.glob("checkpoints/checkpoint-*") if not (p / "trainer_state.json").exists()]
-    assert [r["state"] for r in service.list("frank")] == ["failed", "cancelled"]  # history intact
+    assert [r.state for r in service.list("frank")] == ["failed", "cancelled"]  # history intact
     assert earlier.status()["state"] == "cancelled" and earlier.path("data/train.parquet").exists()
 
 
@@ -214,11 +214,11 @@ def test_waiting_runs_cost_no_process_and_users_take_turns(service, monkeypatch)
     bob = service.start("bob", EXAMPLE, TrainConfig(epochs=1))
     for run in [*later, bob]:
         assert run.status()["state"] == "queued" and not run.status().get("pid")  # a directory, not a process
-    positions = {run.id: service.status(run.id, run.status()["owner"])["queue_position"] for run in [*later, bob]}
+    positions = {run.id: service.status(run.id, run.status()["owner"]).queue_position for run in [*later, bob]}
     assert positions == {bob.id: 0, later[0].id: 1, later[1].id: 2}  # bob goes before alice's second and third
     for run in later:  # cancelling a waiting run is immediate and starts nothing
-        assert service.cancel(run.id, "alice")["state"] == "cancelled"
-    assert service.status(bob.id, "bob")["queue_position"] == 0
+        assert service.cancel(run.id, "alice").state == "cancelled"
+    assert service.status(bob.id, "bob").queue_position == 0
     service.cancel(first.id, "alice")
     status = wait(bob, lambda s: s["state"] in ("running", "succeeded"), timeout=60)  # its turn came
     assert status.get("pid") and all(r.status()["state"] == "cancelled" for r in later)
@@ -258,7 +258,7 @@ def test_one_gpu_per_worker_and_one_slot_per_gpu(data_root, monkeypatch):
     for run in runs[:2]:
         environ = open(f"/proc/{run.status()['pid']}/environ", "rb").read().split(b"\0")
         assert f"CUDA_VISIBLE_DEVICES={run.status()['gpu']}".encode() in environ
-    assert not runs[2].status().get("pid") and service.status(runs[2].id, "kim")["queue_position"] == 0
+    assert not runs[2].status().get("pid") and service.status(runs[2].id, "kim").queue_position == 0
     for run, owner in zip(runs, ("kim", "lee", "kim")):
         service.cancel(run.id, owner)
 
@@ -314,7 +314,7 @@ def test_a_data_parallel_run_takes_two_gpu_slots_and_cancel_stops_every_process(
     assert len(processes_of_run()) >= 3  # the launcher and one process per GPU
     launcher = (Path("/proc") / str(run.status()["pid"]) / "cmdline").read_bytes()
     assert b"accelerate" in launcher  # the recorded pid is the launcher's, whose group cancel signals
-    assert service.cancel(run.id, "mia")["state"] == "cancelled"
+    assert service.cancel(run.id, "mia").state == "cancelled"
     assert processes_of_run() == [] or wait_for(lambda: not processes_of_run(), timeout=20)
     assert wait(waiting, lambda s: s.get("pid") or s["state"] != "queued", timeout=60)  # its turn came
     service.cancel(waiting.id, "noa")

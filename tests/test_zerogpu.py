@@ -27,9 +27,9 @@ def test_a_run_trains_in_the_gpu_slot(data_root):
     while run.status().get("state") in ("queued", "running") and time.time() < deadline:
         time.sleep(0.5)
     status = service.status(run.id, "zoe")
-    assert status["state"] == "succeeded", status
+    assert status.state == "succeeded", status
     assert run.status()["pid"] == os.getpid()  # trained by the slot function, not a worker process
-    assert status["best"]["accuracy"] > 0.5  # 6 Banking77 intents, chance is 0.17
+    assert status.best["accuracy"] > 0.5  # 6 Banking77 intents, chance is 0.17
     assert service.predict(run.id, ["I lost my card"], "zoe")[0]["label"]
 
 
@@ -42,5 +42,5 @@ def test_a_run_longer_than_the_slot_is_refused_before_it_starts(data_root, monke
     with pytest.raises(UserError, match=r"needs about \d+ s of GPU time, over the 60 s .* fewer epochs"):
         service.start("zoe", EXAMPLE, TrainConfig(epochs=40))
     refused = service.list("zoe")[0]
-    assert refused["state"] == "failed"
-    assert "fewer epochs" in service.status(refused["id"], "zoe")["error"]
+    assert refused.state == "failed"
+    assert "fewer epochs" in service.status(refused.id, "zoe").error

@@ -127,6 +127,12 @@ def cmd_job_run(args) -> int:
     return job_main(args.data_repo, args.model_repo)
 
 
+def cmd_batch_job_run(args) -> int:
+    from trainer.batch.on_jobs import main as batch_job_main
+
+    return batch_job_main(args.data_repo)
+
+
 def cmd_train(args) -> int:
     from trainer.runs.hardware import detect
     from trainer.runs.store import Run, RunStore

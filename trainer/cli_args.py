@@ -117,6 +117,10 @@ def _internal_commands(sub) -> None:
     p.add_argument("--model-repo", required=True)
     p.set_defaults(command="job_run")
 
+    p = sub.add_parser("batch-job-run", help="(inside a Hugging Face Job) label a file handed over by the app")
+    p.add_argument("--data-repo", required=True)
+    p.set_defaults(command="batch_job_run")
+
     p = sub.add_parser("worker", help="(internal) train a prepared run directory")
     p.add_argument("--run-dir", required=True)
     p.add_argument("--resume", action="store_true")

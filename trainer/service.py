@@ -35,13 +35,14 @@ from trainer.quality.search_process import label_errors_in_process
 from trainer.runs.queue import (check_gpus, check_may_train, check_run_time, check_user_time, max_run_minutes, max_runs_per_user,
                     max_user_minutes, quota_owner)
 from trainer.batch.jobs import BatchJobs
-from trainer.batch.spec import BatchSpec
+from trainer.batch.spec import BatchSpec, BatchStatus
 from trainer.hub.hub_models import hub_classifier, local_copy
 from trainer.models import check_remote_model
 from trainer.predict import load_classifier
 from trainer.runs.store import ACTIVE, STOP_REQUEST, Run, RunStore, not_found
 from trainer.runs.start import prepare_run, reproduce_command, write_run
 from trainer.runs.supervisor import PROJECT_ROOT, Supervisor
+from trainer.runs.views import RunRow, RunStatus
 
 BASE_MODEL = "base"  # "base:<run id>": a run's quick baseline; "tuned:<run id>": its fine-tuned model
 RUN_MODEL, HUB_MODEL = "run", "hub"
@@ -217,8 +218,8 @@ class Service:
             raise UserError(not_found(run_id))
         return run
 
-    def status(self, run_id: str, owner: str) -> dict:
-        """State, progress, queue position, latest metrics and the result, without the owner key."""
+    def status(self, run_id: str, owner: str) -> RunStatus:
+        """State, progress, queue position, latest metrics and the result, without the server's private keys."""
         run = self.run(run_id, owner)
         status = run.status()
         events = run.metrics()
@@ -233,9 +234,9 @@ class Service:
                       stop_requested=run.path(STOP_REQUEST).exists(), reproduce=reproduce_command(run))
         if status.get("state") == "queued":
             result["queue_position"] = status.get("queue_position") or 0  # kept by the supervisor's dispatch
-        return result
+        return RunStatus.read(result)
 
-    def cancel(self, run_id: str, owner: str) -> dict:
+    def cancel(self, run_id: str, owner: str) -> RunStatus:
         run = self.run(run_id, owner)
         job = run.status().get("job")
         if job and run.status().get("state") in ("queued", "running"):
@@ -247,7 +248,7 @@ class Service:
         self.supervisor.cancel(run)
         return self.status(run_id, owner)
 
-    def stop(self, run_id: str, owner: str) -> dict:
+    def stop(self, run_id: str, owner: str) -> RunStatus:
         """Stop a running run early and keep it: training ends after the current step, and the best model so far
         is evaluated and saved like a finished run's (train.py watches for ``STOP_REQUEST``)."""
         run = self.run(run_id, owner)
@@ -259,7 +260,7 @@ class Service:
         run.path(STOP_REQUEST).touch()
         return self.status(run_id, owner)
 
-    def resume(self, run_id: str, owner: str) -> dict:
+    def resume(self, run_id: str, owner: str) -> RunStatus:
         run = self.run(run_id, owner)
         state = run.status().get("state")
         if state != "interrupted":
@@ -275,7 +276,7 @@ class Service:
         self.supervisor.start(run, resume=True)
         return self.status(run_id, owner)
 
-    def choose(self, run_id: str, owner: str, which: str) -> dict:
+    def choose(self, run_id: str, owner: str, which: str) -> RunStatus:
         """Set which of a finished run's two models Predict (by run id) and Publish use."""
         run = self.run(run_id, owner)
         which = check_choice(which)
@@ -285,8 +286,9 @@ class Service:
         self.store.index(run)  # the run list shows the scores of the model in use
         return self.status(run_id, owner)
 
-    def list(self, owner: str) -> list[dict]:
-        return self.store.list(owner)
+    def list(self, owner: str) -> list[RunRow]:
+        """The caller's runs, newest first."""
+        return [RunRow.read(row) for row in self.store.list(owner)]
 
     def activity(self, run_id: str, owner: str, lines: int = 8) -> list[str]:
         """The run's last activity lines (activity.py), ending with how it ended once it has."""
@@ -342,12 +344,17 @@ class Service:
     # -- batch prediction jobs (trainer/batch/) ---------------------------------------------------
 
     def start_batch(self, owner: str, model: str, path: str | None = None, text_column: str = "text",
-                    hub_dataset: str = "", split: str = "train", token: str | None = None) -> dict:
+                    hub_dataset: str = "", split: str = "train", token: str | None = None,
+                    where: str = HERE) -> BatchStatus:
         """Classify a whole file (CSV, TSV, JSON Lines, Parquet, plain text) or a Hub dataset split in a background
         worker; return the job's status. The model is resolved now, so a resumed job reads with the same one."""
         kind, name = model_reference(model)
         if not name:
             raise UserError("Choose a model: one of your runs, its base model, or a Hub classifier id.")
+        if where != HERE:  # on the user's own account (batch/on_jobs.py)
+            if where not in FLAVORS:
+                raise UserError(f"Where to run {str(where)[:40]!r} is not one of: here, {', '.join(FLAVORS)}.")
+            require_token(token)
         if kind == HUB_MODEL:
             model_path, which = local_copy(name, token), None
         else:
@@ -364,6 +371,6 @@ class Service:
             raise UserError("Send a file to classify, or name a Hub dataset (id and split).")
         spec = BatchSpec(model=model, model_path=model_path, which=which, text_column=text_column or "text",
                          input_name=Path(path).name if path and not hub_dataset else "", hub_dataset=hub_dataset,
-                         split=split)
+                         split=split, where=where)
         job = self.batch.start(owner, spec, Path(path) if path and not hub_dataset else None, token)
         return self.batch.status(job.id, owner)

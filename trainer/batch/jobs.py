@@ -22,10 +22,12 @@ import sys
 import threading
 from pathlib import Path
 
-from trainer.batch.spec import (ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, BatchJob, BatchSpec, batch_limits,
+from trainer.batch.spec import (ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, BatchJob, BatchSpec, BatchStatus, batch_limits,
                                 check_input_name)
+from trainer.batch import on_jobs
 from trainer.batch.work import TOKEN_ENV
 from trainer.errors import UserError
+from trainer.jobs.flavors import HERE
 from trainer.runs.queue import quota_owner
 from trainer.runs.store import new_run_id
 from trainer.runs.supervisor import PROJECT_ROOT, worker_alive
@@ -92,7 +94,13 @@ class BatchJobs:
             job.write_spec(spec)
             if source is not None:  # streamed, never held in memory
                 shutil.copyfile(source, job.input_path)
-            job.update(state=QUEUED, owner=owner, attempts=0)
+            job.update(state=QUEUED, owner=owner, attempts=0, **({"remote": {"flavor": spec.where}}
+                                                                  if spec.where != HERE else {}))
+        if spec.where != HERE:  # on the user's account and hardware: no worker slot here
+            from trainer.batch.on_jobs import submit
+
+            submit(job, token)
+            return job
         if token:
             self._tokens[job.id] = token
         self.tick()
@@ -104,13 +112,16 @@ class BatchJobs:
             raise UserError(f"No batch job {str(job_id)[:64]!r} of yours was found.")
         return job
 
-    def status(self, job_id: str, owner: str) -> dict:
+    def status(self, job_id: str, owner: str) -> BatchStatus:
         job = self.job(job_id, owner)
         status, spec = job.status(), job.spec()
-        return {"job_id": job.id, "model": spec.model, "input": spec.input_name or f"{spec.hub_dataset} ({spec.split})",
-                **{k: status.get(k) for k in PUBLIC_STATUS}}
+        public = {k: status.get(k) for k in PUBLIC_STATUS}
+        return BatchStatus(job_id=job.id, model=spec.model, where=spec.where,
+                           job_url=(status.get("remote") or {}).get("url"),
+                           input=spec.input_name or f"{spec.hub_dataset} ({spec.split})",
+                           **{**public, "state": public["state"] or QUEUED, "rows_done": public["rows_done"] or 0})
 
-    def list(self, owner: str) -> list[dict]:
+    def list(self, owner: str) -> list[BatchStatus]:
         folder = self._owner_dir(owner)
         return [self.status(p.parent.name, owner) for p in sorted(folder.glob("*/spec.json"), reverse=True)]
 
@@ -126,9 +137,14 @@ class BatchJobs:
 
         return push_result(self.job(job_id, owner), repo_id, token, private)
 
-    def cancel(self, job_id: str, owner: str) -> dict:
+    def cancel(self, job_id: str, owner: str) -> BatchStatus:
         job = self.job(job_id, owner)
-        if job.status().get("state") in ACTIVE:
+        if job.status().get("remote") and job.status().get("state") in ACTIVE:
+            if job.id not in on_jobs.FOLLOWED:
+                raise UserError("The job is still being handed to Hugging Face Jobs: cancel it in a few seconds.")
+            on_jobs.FOLLOWED[job.id].cancel()
+            job.update(state=CANCELLED)
+        elif job.status().get("state") in ACTIVE:
             job.path("cancel").touch()
             status = job.status()
             if worker_alive(status):
@@ -143,6 +159,10 @@ class BatchJobs:
             states = {}  # each job's status read once per tick: the watcher runs every second
             for job in self._all():
                 status = job.status()
+                if status.get("remote"):  # on Hugging Face Jobs: its follower keeps the status
+                    if status.get("state") in ACTIVE and not on_jobs.followed(job.id):
+                        job.update(state=FAILED, error=on_jobs.unfollowed_message(job))
+                    continue
                 if status.get("state") == RUNNING and not worker_alive(status):
                     attempts = int(status.get("attempts") or 0)
                     status = job.update(state=QUEUED if attempts < MAX_ATTEMPTS else FAILED, pid=None,

@@ -43,6 +43,7 @@ class BatchSpec:
     split: str = "train"
     created: float = field(default_factory=time.time)
     chunk_rows: int = field(default_factory=chunk_rows)  # fixed when the job is made: a resume finds the same parts
+    where: str = "here"  # this machine's workers, or a Hugging Face Jobs flavor (on_jobs.py)
 
     @property
     def format(self) -> str:
@@ -52,6 +53,33 @@ class BatchSpec:
     def output_name(self) -> str:
         stem = self.hub_dataset.replace("/", "__") + f"-{self.split}" if self.hub_dataset else Path(self.input_name).stem
         return f"{stem}-predictions.{'csv' if self.format == 'txt' else self.format}"
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """A job as its owner sees it (the Predict tab's panel, the API): what, how far, how fast, how it ended."""
+
+    job_id: str
+    model: str
+    input: str
+    state: str
+    rows_total: int | None = None
+    rows_done: int = 0
+    rows_per_second: float | None = None
+    eta_seconds: float | None = None
+    error: str | None = None
+    output: str | None = None
+    resumed_chunks: int | None = None
+    attempts: int | None = None
+    where: str = "here"  # or the Hugging Face Jobs flavor it runs on
+    job_url: str | None = None  # its page on Hugging Face Jobs
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def check_input_name(name: str) -> str:

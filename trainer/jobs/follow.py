@@ -102,31 +102,29 @@ def submit(store: RunStore, run: Run, token: str | None) -> "Follower":
     return follower
 
 
-class Follower(threading.Thread):
-    def __init__(self, store: RunStore, run: Run, api, job_id: str, namespace: str):
-        super().__init__(daemon=True, name=f"job-{run.id}")
-        self.store, self.run_dir, self.api, self.job_id, self.namespace = store, run, api, job_id, namespace
-        self.lines_seen, self.stop_sent, self.other_lines = 0, False, []
+class JobFollower(threading.Thread):
+    """Polls one job on Hugging Face Jobs and its logs until it ends; what a printed line and the end mean is the
+    subclass's (a training run here, a batch prediction job in trainer/batch/on_jobs.py)."""
+
+    def __init__(self, api, job_id: str, namespace: str, name: str):
+        super().__init__(daemon=True, name=name)
+        self.api, self.job_id, self.namespace = api, job_id, namespace
+        self.lines_seen, self.other_lines = 0, []
 
     def run(self) -> None:  # noqa: D102 (threading.Thread's entry point)
-        run = self.run_dir
         try:
             while True:
                 stage, message = self._stage()
                 self._read_logs()
                 if stage in TERMINAL:
-                    self._finish(stage, message)
+                    self.finish(stage, message)
                     return
-                if run.path(STOP_REQUEST).exists() and not self.stop_sent:
-                    self.api.upload_file(path_or_fileobj=b"stop", path_in_repo=STOP_FILE,
-                                         repo_id=run.status()["job"]["data_repo"], repo_type="dataset")
-                    self.stop_sent = True
+                self.between_polls()
                 time.sleep(POLL_SECONDS)
         except Exception as exc:
-            self.store.set_state(run, "failed", error=f"Lost track of the job on Hugging Face Jobs ({job_error(exc)}); "
-                                 f"see it at {run.status().get('job', {}).get('url')}.")
+            self.lost(job_error(exc))
         finally:
-            FOLLOWED.pop(run.id, None)
+            self.forget()
 
     def cancel(self) -> None:
         self.api.cancel_job(job_id=self.job_id, namespace=self.namespace)
@@ -139,16 +137,57 @@ class Follower(threading.Thread):
     def _read_logs(self) -> None:
         lines = list(self.api.fetch_job_logs(job_id=self.job_id, namespace=self.namespace, follow=False))
         for line in lines[self.lines_seen:]:
-            self._mirror(line)
+            if line.startswith(PREFIX):
+                kind, _, payload = line[len(PREFIX):].partition(" ")
+                self.on_line(kind, json.loads(payload))
+            else:
+                self.other_lines = (self.other_lines + [line])[-5:]
         self.lines_seen = max(self.lines_seen, len(lines))
 
-    def _mirror(self, line: str) -> None:
+    def why_failed(self, said: str | None, message: str | None) -> str:
+        """The job's own error: what it printed as its error, else the Hub's message, else its last lines."""
+        return said or message or " / ".join(self.other_lines) or "no message"
+
+    def on_line(self, kind: str, value) -> None:
+        raise NotImplementedError
+
+    def between_polls(self) -> None:
+        """Anything to pass on to the job while it runs (a stop request)."""
+
+    def finish(self, stage: str, message: str | None) -> None:
+        raise NotImplementedError
+
+    def lost(self, why: str) -> None:
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        raise NotImplementedError
+
+
+class Follower(JobFollower):
+    """A training run on Jobs, mirrored into its local run directory."""
+
+    def __init__(self, store: RunStore, run: Run, api, job_id: str, namespace: str):
+        super().__init__(api, job_id, namespace, name=f"job-{run.id}")
+        self.store, self.run_dir, self.stop_sent = store, run, False
+
+    def between_polls(self) -> None:
         run = self.run_dir
-        if not line.startswith(PREFIX):
-            self.other_lines = (self.other_lines + [line])[-5:]
-            return
-        kind, _, payload = line[len(PREFIX):].partition(" ")
-        value = json.loads(payload)
+        if run.path(STOP_REQUEST).exists() and not self.stop_sent:
+            self.api.upload_file(path_or_fileobj=b"stop", path_in_repo=STOP_FILE,
+                                 repo_id=run.status()["job"]["data_repo"], repo_type="dataset")
+            self.stop_sent = True
+
+    def lost(self, why: str) -> None:
+        run = self.run_dir
+        self.store.set_state(run, "failed", error=f"Lost track of the job on Hugging Face Jobs ({why}); "
+                             f"see it at {run.status().get('job', {}).get('url')}.")
+
+    def forget(self) -> None:
+        FOLLOWED.pop(self.run_dir.id, None)
+
+    def on_line(self, kind: str, value) -> None:
+        run = self.run_dir
         if kind == "STATUS":
             state = value.pop("state", None)
             if state == "running" and run.status().get("state") == "queued":
@@ -162,7 +201,7 @@ class Follower(threading.Thread):
         elif kind == "ERROR":
             run.update_status(job_error=value)
 
-    def _finish(self, stage: str, message: str | None) -> None:
+    def finish(self, stage: str, message: str | None) -> None:
         run = self.run_dir
         job = run.status()["job"]
         if stage == "COMPLETED":
@@ -184,7 +223,7 @@ class Follower(threading.Thread):
         elif stage == "CANCELED":
             self.store.set_state(run, "cancelled", error="Cancelled: the job on Hugging Face Jobs was cancelled.")
         else:
-            why = run.status().get("job_error") or message or " / ".join(self.other_lines) or "no message"
+            why = self.why_failed(run.status().get("job_error"), message)
             self.store.set_state(run, "failed", error=f"The job on Hugging Face Jobs failed: {why}")
         try:
             self.api.delete_repo(job["data_repo"], repo_type="dataset")
