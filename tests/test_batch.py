@@ -163,7 +163,16 @@ def test_the_command_line_runs_and_resumes_a_job_folder(trained, tmp_path, capsy
 ALICE_TOKEN, CAROL_TOKEN = "hf_standin_write_alice", "hf_standin_write_carol"
 
 
-def test_a_job_on_hugging_face_jobs_labels_the_file_there_and_brings_it_home(trained, tmp_path, on_standin):
+@pytest.fixture
+def no_active_job(trained):
+    """The module's earlier tests may leave Alice a job running: one job per user, so it is cancelled first."""
+    service = trained["service"]
+    for job in service.batch.list(ALICE):
+        if job.active:
+            service.batch.cancel(job.job_id, ALICE)
+
+
+def test_a_job_on_hugging_face_jobs_labels_the_file_there_and_brings_it_home(trained, tmp_path, on_standin, no_active_job):
     service, run = trained["service"], trained["run"]
     frame = corpus(3000)
     frame.to_csv(tmp_path / "texts.csv", index=False)
@@ -187,7 +196,7 @@ def test_a_job_on_hugging_face_jobs_labels_the_file_there_and_brings_it_home(tra
         service.batch.status(job.job_id, BOB)
 
 
-def test_cancel_cancels_the_job_on_jobs_and_a_failing_job_says_why(trained, tmp_path, on_standin):
+def test_cancel_cancels_the_job_on_jobs_and_a_failing_job_says_why(trained, tmp_path, on_standin, no_active_job):
     service, run = trained["service"], trained["run"]
     corpus(60_000).to_parquet(tmp_path / "big.parquet")
     job = service.start_batch(ALICE, f"tuned:{run.id}", str(tmp_path / "big.parquet"), "text", token=ALICE_TOKEN,
@@ -204,7 +213,7 @@ def test_cancel_cancels_the_job_on_jobs_and_a_failing_job_says_why(trained, tmp_
     assert "No column 'body'" in status.error  # the job's own error, in words
 
 
-def test_jobs_need_the_users_own_permission(trained, tmp_path, on_standin):
+def test_jobs_need_the_users_own_permission(trained, tmp_path, on_standin, no_active_job):
     service, run = trained["service"], trained["run"]
     corpus(100).to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(UserError, match="sign in with Hugging Face"):
