@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from trainer.batch.jobs import keep_seconds
 from trainer.batch.spec import BatchStatus, batch_limits
 from trainer.jobs.flavors import FLAVORS, HERE
 from trainer.jobs.flavors import describe as describe_flavor
@@ -109,7 +110,8 @@ def build(model: gr.Dropdown, upload: gr.File, column: gr.Dropdown, browser_id: 
         gr.Markdown(f"For a file over the instant limit (up to {limits.max_rows:,} rows and "
                     f"{limits.max_bytes / 2**20:,.0f} MB), or a Hub dataset: a background job labels every row and "
                     f"gives back the file with `predicted_label` and `score` columns, in its own format. It goes on "
-                    f"if you close the page and resumes after a restart; one job per user at a time.")
+                    f"if you close the page and resumes after a restart; one job per user at a time. The file is "
+                    f"kept for {keep_seconds() / 3600:g} hours.")
         with gr.Row():
             hub_dataset = gr.Textbox(label="…or a Hub dataset id instead of the file", placeholder="user/dataset")
             split = gr.Textbox(label="Its split", value="train")

@@ -223,3 +223,20 @@ def test_jobs_need_the_users_own_permission(trained, tmp_path, on_standin, no_ac
     assert service.batch.list(ALICE)[0].state == "failed"  # refused by the Hub: the job says so, nothing is left queued
     with pytest.raises(UserError, match="not one of: here, cpu-upgrade"):
         service.start_batch(ALICE, run.id, str(tmp_path / "t.csv"), "text", token=ALICE_TOKEN, where="moon")
+
+
+def test_a_finished_jobs_folder_is_deleted_after_the_keep_time_and_a_recent_one_is_kept(trained, tmp_path,
+                                                                                          monkeypatch, no_active_job):
+    service, run = trained["service"], trained["run"]
+    corpus(50).to_csv(tmp_path / "t.csv", index=False)
+    old = service.start_batch(ALICE, run.id, str(tmp_path / "t.csv"), "text")
+    assert wait(service, old.job_id, ALICE, finished).state == "succeeded"
+    recent = service.start_batch(ALICE, run.id, str(tmp_path / "t.csv"), "nope")  # fails (no such column) now
+    wait(service, recent.job_id, ALICE, finished)
+    folder = service.batch.job(old.job_id, ALICE).dir
+    monkeypatch.setenv("CLASSITUNE_BATCH_KEEP_HOURS", "1")
+    ended = folder / "status.json"
+    os.utime(ended, (time.time() - 7200, time.time() - 7200))  # ended two hours ago
+    service.batch.tick()
+    assert not folder.exists() and old.job_id not in [j.job_id for j in service.batch.list(ALICE)]
+    assert service.batch.status(recent.job_id, ALICE).state == "failed"  # ended just now: kept

@@ -6,7 +6,7 @@ has at most one job queued or running, so users take turns. A watcher thread sta
 jobs and finds workers that died: a job whose worker is gone without finishing (an app
 restart, a killed process) is queued again and resumes from its last chunk, up to
 ``MAX_ATTEMPTS`` times. Jobs live under the owner's hashed folder, so another user's job id is
-"not found", like a run's.
+"not found", like a run's. A finished job's folder is deleted ``CLASSITUNE_BATCH_KEEP_HOURS`` after it ended.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from trainer.batch.spec import (ACTIVE, CANCELLED, FAILED, QUEUED, RUNNING, BatchJob, BatchSpec, BatchStatus, batch_limits,
@@ -35,6 +36,12 @@ from trainer.runs.supervisor import PROJECT_ROOT, worker_alive
 MAX_ATTEMPTS = 3
 PUBLIC_STATUS = ("state", "rows_total", "rows_done", "rows_per_second", "eta_seconds", "error", "output",
                  "resumed_chunks", "attempts")
+
+
+def keep_seconds() -> float:
+    """How long a finished job's folder (its input copy, parts and output) is kept: ``CLASSITUNE_BATCH_KEEP_HOURS``
+    (default 24), so a user can come back for the file, and the disk does not fill with old ones."""
+    return float(os.environ.get("CLASSITUNE_BATCH_KEEP_HOURS", "24")) * 3600
 
 
 def max_workers() -> int:
@@ -159,6 +166,9 @@ class BatchJobs:
             states = {}  # each job's status read once per tick: the watcher runs every second
             for job in self._all():
                 status = job.status()
+                if status.get("state") not in ACTIVE and self._expired(job):
+                    shutil.rmtree(job.dir, ignore_errors=True)
+                    continue
                 if status.get("remote"):  # on Hugging Face Jobs: its follower keeps the status
                     if status.get("state") in ACTIVE and not on_jobs.followed(job.id):
                         job.update(state=FAILED, error=on_jobs.unfollowed_message(job))
@@ -176,6 +186,12 @@ class BatchJobs:
                 if state == QUEUED:
                     self._launch(job)
                     running += 1
+
+    @staticmethod
+    def _expired(job: BatchJob) -> bool:
+        with contextlib.suppress(OSError):  # its last status update is when it ended
+            return time.time() - job.path("status.json").stat().st_mtime > keep_seconds()
+        return False
 
     def _launch(self, job: BatchJob) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
