@@ -10,9 +10,7 @@ import gradio as gr
 
 from trainer.intake.data import read_table
 from trainer.errors import UserError
-from trainer.intake.hub_data import fetch_hub_dataset
 from trainer.intake.label_sets import LabelOptions
-from trainer.service import intake_limits
 
 from . import charts, data_fixes_panel, label_errors_panel, scratch
 from .common import INTAKE_EVENTS, error_box, publish_token, service, shown_errors
@@ -131,9 +129,7 @@ def load_hub_dataset(dataset_id: str, split: str, oauth: gr.OAuthToken | None = 
     """Read with the visitor's own sign-in, or anonymously: never with the operator's token (hub_auth.py)."""
     folder = scratch.new_folder("hub")
     try:
-        return str(fetch_hub_dataset(dataset_id, split, folder, max_rows=intake_limits().max_rows,
-                                     max_bytes=intake_limits().max_bytes,
-                                     token=publish_token(None, oauth)))
+        return str(service().load_hub_dataset(dataset_id, split, folder, token=publish_token(None, oauth)))
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise

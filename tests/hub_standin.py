@@ -206,9 +206,25 @@ class Hub:
             return JSONResponse({"error": "Entry not found"}, status_code=404, headers={"X-Error-Code": "EntryNotFound"})
         head = repo["commits"][-1]["oid"]
         etag = hashlib.sha256(data).hexdigest()
-        headers = {"X-Repo-Commit": head, "ETag": f'"{etag}"', "Content-Length": str(len(data)),
-                   "Content-Type": "application/octet-stream"}
+        headers = {"X-Repo-Commit": head, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream",
+                   "Accept-Ranges": "bytes"}
+        wanted = byte_range(request.headers.get("range"), len(data))
+        if wanted is not None and request.method == "GET":  # fsspec (hf://) reads a Parquet footer by range
+            start, end = wanted
+            headers.update({"Content-Range": f"bytes {start}-{end}/{len(data)}", "Content-Length": str(end - start + 1)})
+            return Response(data[start:end + 1], status_code=206, headers=headers)
+        headers["Content-Length"] = str(len(data))
         return Response(b"" if request.method == "HEAD" else data, headers=headers)
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of an HTTP ``Range: bytes=a-b`` (also ``a-`` and ``-n``), as the Hub's CDN serves them."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[len("bytes="):].partition("-")
+    if not first:
+        return max(0, size - int(last)), size - 1
+    return int(first), min(size - 1, int(last)) if last else size - 1
 
 
 def build(hub: Hub):

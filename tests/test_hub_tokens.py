@@ -96,3 +96,41 @@ def test_a_rejected_token_is_asked_of_the_hub_once_a_minute_not_per_request(monk
         with pytest.raises(UserError, match="rejected the token"):
             common.token_user("hf_bogus_token_for_this_test")
     assert len(asked) == 1
+
+
+def test_hub_datasets_load_in_a_process_of_their_own_within_the_limits(tmp_path, private_repos, monkeypatch):
+    """Issue 32 (5): the streaming reader keeps ~170 MB of a refused bomb in the process that read it
+    (bench/bench_web_hub.py), so the app reads Hub datasets in a child process: never in the web process."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from huggingface_hub import HfApi
+
+    import trainer.intake.hub_data as hub_data
+    from trainer.errors import UserError
+    from trainer.service import Service
+
+    bomb = tmp_path / "bomb"
+    bomb.mkdir()
+    chunk = pa.table({"text": ["x" * 1000] * 10_000, "label": ["a", "b"] * 5_000})
+    with pq.ParquetWriter(bomb / "train.parquet", chunk.schema) as writer:
+        for _ in range(10):  # 100 MB of text in well under 1 MB
+            writer.write_table(chunk)
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    api = HfApi(endpoint=private_repos.url, token=OPERATOR)
+    api.create_repo("bob/bomb", repo_type="dataset", exist_ok=True)
+    api.upload_folder(folder_path=str(bomb), repo_id="bob/bomb", repo_type="dataset")
+    for name, value in (("HF_ENDPOINT", private_repos.url), ("HF_HUB_OFFLINE", "0"), ("HF_HUB_DISABLE_XET", "1"),
+                        ("HF_HOME", str(tmp_path / "hf-home")), ("CLASSITUNE_MAX_UPLOAD_MB", "5")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(hub_data, "fetch_hub_dataset", lambda *a, **k: pytest.fail("read in the web process"))
+    service, folder = Service(tmp_path / "root"), tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(UserError, match="holds more than 5 MB of data, the upload limit"):
+        service.load_hub_dataset("bob/bomb", "train", folder)
+    path = service.load_hub_dataset("bob/private-data", "train", folder, token=OPERATOR)  # the owner's own token
+    assert pd.read_parquet(path)["text"].tolist() == ["secret one", "secret two"]
+    with pytest.raises(UserError, match="Could not load 'bob/private-data'"):
+        service.load_hub_dataset("bob/private-data", "train", folder, token=ALICE)  # not hers

@@ -127,6 +127,14 @@ def cmd_job_run(args) -> int:
     return job_main(args.data_repo, args.model_repo)
 
 
+def cmd_hub_dataset(args) -> int:
+    from trainer.intake.hub_data import READ_TOKEN_ENV, fetch_hub_dataset
+
+    token = os.environ.pop(READ_TOKEN_ENV, None)
+    print(fetch_hub_dataset(args.dataset_id, args.split, Path(args.output), args.max_rows, token, args.max_bytes))
+    return 0
+
+
 def cmd_batch_job_run(args) -> int:
     from trainer.batch.on_jobs import main as batch_job_main
 

@@ -117,6 +117,14 @@ def _internal_commands(sub) -> None:
     p.add_argument("--model-repo", required=True)
     p.set_defaults(command="job_run")
 
+    p = sub.add_parser("hub-dataset", help="(internal) stream a Hub dataset split within limits into a Parquet file")
+    p.add_argument("dataset_id")
+    p.add_argument("--split", default="train")
+    p.add_argument("--output", required=True, help="the folder to write it in")
+    p.add_argument("--max-rows", type=int, required=True)
+    p.add_argument("--max-bytes", type=int, required=True)
+    p.set_defaults(command="hub_dataset")
+
     p = sub.add_parser("batch-job-run", help="(inside a Hugging Face Job) label a file handed over by the app")
     p.add_argument("--data-repo", required=True)
     p.set_defaults(command="batch_job_run")

@@ -117,6 +117,14 @@ class Service:
         check_remote_model(model)
         return label_errors_in_process(path, text_column, label_column, model, labels)
 
+    def load_hub_dataset(self, dataset_id: str, split: str, folder: Path, token: str | None = None) -> Path:
+        """A Hub dataset split as a Parquet file in ``folder``, within the upload limits, read with the caller's own
+        ``token`` or anonymously, in a process of its own (hub_data.py)."""
+        from trainer.intake.hub_data import fetch_in_process
+
+        limits = intake_limits()
+        return fetch_in_process(dataset_id, split, folder, limits.max_rows, limits.max_bytes, token)
+
     # -- runs ------------------------------------------------------------------------------------
 
     def start(self, owner: str, path: str, config: TrainConfig, validation_file: str | None = None,

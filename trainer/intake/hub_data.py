@@ -4,11 +4,17 @@
 ``parquet`` ...) as readily as Hub ids, so a visitor's string must never reach it
 unchecked: a run folder typed as an "id" would hand over another user's data. The
 split is streamed and stops at the row limit, so no download is larger than intake allows.
+For the app it runs in a process of its own (``fetch_in_process``): the streaming reader keeps
+about 170 MB of a refused, highly compressed file in the process that read it
+(``bench/bench_web_hub.py``), which must not be the web server.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +23,8 @@ from trainer.errors import UserError
 from trainer.models import HUB_ID, PROJECT_ROOT
 
 SPLIT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+READ_TOKEN_ENV = "CLASSITUNE_HUB_READ_TOKEN"  # the caller's token, for the loader process's memory only
+LOAD_SECONDS = 300
 
 
 def check_hub_dataset_id(dataset_id: object) -> str:
@@ -84,3 +92,26 @@ def fetch_hub_dataset(dataset_id: object, split: object, folder: Path, max_rows:
     path = folder / f"{name.replace('/', '__')}-{split}.parquet"
     frame.to_parquet(path)
     return path
+
+
+def fetch_in_process(dataset_id: object, split: object, folder: Path, max_rows: int, max_bytes: int,
+                     token: str | None = None) -> Path:
+    """``fetch_hub_dataset`` in a process of its own (``python -m trainer hub-dataset``); a user error comes back
+    as one. The token goes to it in its environment, never on its command line."""
+    name, split = check_hub_dataset_id(dataset_id), check_split(split)
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", READ_TOKEN_ENV)}
+    if token:
+        env[READ_TOKEN_ENV] = token
+    args = [sys.executable, "-m", "trainer", "hub-dataset", name, "--split", split, "--output", str(folder),
+            "--max-rows", str(max_rows), "--max-bytes", str(max_bytes)]
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=LOAD_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"Loading {name!r} from the Hub took longer than {LOAD_SECONDS} s and was stopped; upload a "
+                        f"file instead.") from None
+    if done.returncode == 2:  # the CLI's exit code for a user error, its message on stderr
+        raise UserError(done.stderr.rpartition("error: ")[2].strip() or f"Could not load {name!r}.")
+    if done.returncode:
+        raise UserError(f"Could not load {name!r} (split {split!r}) from the Hugging Face Hub: the loader stopped "
+                        f"(exit {done.returncode}). Upload a file instead.")
+    return Path(done.stdout.strip().splitlines()[-1])
