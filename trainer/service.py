@@ -360,7 +360,7 @@ class Service:
         if not name:
             raise UserError("Choose a model: one of your runs, its base model, or a Hub classifier id.")
         if where != HERE:  # on the user's own account (batch/on_jobs.py)
-            if where not in FLAVORS:
+            if not isinstance(where, str) or where not in FLAVORS:
                 raise UserError(f"Where to run {str(where)[:40]!r} is not one of: here, {', '.join(FLAVORS)}.")
             require_token(token)
         if kind == HUB_MODEL:
