@@ -18,7 +18,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from common import ROOT, SHARED, latency_summary, machine
 
 os.environ["HF_HUB_DISABLE_XET"] = "1"  # the stand-in speaks the plain upload protocol, as in the tests
 sys.path.insert(0, str(ROOT / "tests"))
-from bench_web_process import rss_mb  # noqa: E402
+from bench_web_process import OtherUser, rss_mb  # noqa: E402
 from hub_standin import StandinServer  # noqa: E402
 from live import call_by_fn_index, error_of, fn_index_of, free_port, launch_app, stop_app  # noqa: E402
 
@@ -70,7 +69,7 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=5)
     parser.add_argument("--predictions", type=int, default=20)
     args = parser.parse_args()
-    from gradio_client import Client, handle_file
+    from gradio_client import Client
     from huggingface_hub import constants
 
     constants.HF_HUB_OFFLINE = False
@@ -81,20 +80,9 @@ def main() -> None:
         (work / "root").mkdir()
         app, url = launch_app(work / "root", hub.url)
         try:
-            b = Client(url, verbose=False)
-            b.predict(handle_file(str(work / "small.csv")), "", "", api_name="/validate_dataset")  # warm
-            peak, latencies, done = [0.0], [], threading.Event()
-
-            def other_user():
-                while not done.is_set():
-                    started = time.perf_counter()
-                    b.predict(handle_file(str(work / "small.csv")), "", "", api_name="/validate_dataset")
-                    latencies.append(time.perf_counter() - started)
-                    peak[0] = max(peak[0], rss_mb(app.pid))
-                    time.sleep(1)
-
+            other = OtherUser(url, work / "small.csv", app.pid)
             result = {"machine": machine(), "web_rss_mb": {"before": round(rss_mb(app.pid))}}
-            threading.Thread(target=other_user, daemon=True).start()
+            other.start()
             index = fn_index_of(url, "Load from the Hub")
             assert not error_of(call_by_fn_index(url, index, ["alice/small", "train"]))  # the loader imported
             result["web_rss_mb"]["after_a_60_row_hub_dataset"] = round(rss_mb(app.pid))
@@ -109,10 +97,9 @@ def main() -> None:
                 a.predict([f"markets rallied on day {i}", "the team won the final"], "alice/minilm-clf", 1, False,
                           api_name="/predict")
             result["hub_model_predictions"] = {"count": args.predictions, "seconds": round(time.time() - started, 1)}
-            done.set()
-            time.sleep(1.5)
-            result["web_rss_mb"].update(peak=round(max(peak[0], rss_mb(app.pid))), after=round(rss_mb(app.pid)))
-            result["other_user_validate_latency"] = latency_summary(latencies)
+            other.stop()
+            result["web_rss_mb"].update(peak=round(max(other.peak, rss_mb(app.pid))), after=round(rss_mb(app.pid)))
+            result["other_user_validate_latency"] = latency_summary(other.latencies)
         finally:
             stop_app(app, work / "root")
     print(json.dumps(result, indent=1))

@@ -33,6 +33,35 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+class OtherUser(threading.Thread):
+    """User B: validates a small file every second through the API, noting each latency and the app's peak memory."""
+
+    def __init__(self, url: str, small: Path, app_pid: int):
+        from gradio_client import Client
+
+        super().__init__(daemon=True)
+        self.client, self.small, self.pid = Client(url, verbose=False), small, app_pid
+        self.latencies, self.peak, self.done = [], 0.0, threading.Event()
+        self.validate()  # warm
+
+    def validate(self) -> None:
+        from gradio_client import handle_file
+
+        self.client.predict(handle_file(str(self.small)), "", "", api_name="/validate_dataset")
+
+    def run(self) -> None:  # noqa: D102 (threading.Thread's entry point)
+        while not self.done.is_set():
+            started = time.perf_counter()
+            self.validate()
+            self.latencies.append(time.perf_counter() - started)
+            self.peak = max(self.peak, rss_mb(self.pid))
+            time.sleep(1)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -60,31 +89,19 @@ def main() -> None:
             break
         except OSError:
             time.sleep(0.5)
-    a, b = Client(url, verbose=False), Client(url, verbose=False)
-    b.predict(handle_file(str(work / "small.csv")), "", "", api_name="/validate_dataset")  # warm
-    before, peak, latencies, done = rss_mb(app.pid), [0.0], [], threading.Event()
-
-    def other_user():
-        while not done.is_set():
-            started = time.perf_counter()
-            b.predict(handle_file(str(work / "small.csv")), "", "", api_name="/validate_dataset")
-            latencies.append(time.perf_counter() - started)
-            peak[0] = max(peak[0], rss_mb(app.pid))
-            time.sleep(1)
-
-    thread = threading.Thread(target=other_user, daemon=True)
-    thread.start()
+    a = Client(url, verbose=False)
+    before, other = rss_mb(app.pid), OtherUser(url, work / "small.csv", app.pid)
+    other.start()
     started = time.time()
     report = a.predict(handle_file(str(work / "big.csv")), "", "", api_name="/find_label_errors")
     search_s = time.time() - started
-    done.set()
-    thread.join()
+    other.stop()
     after = rss_mb(app.pid)
     app.terminate()
     print(json.dumps({"machine": machine(), "rows": args.rows, "file_mb": round((work / "big.csv").stat().st_size / 2**20, 1),
                       "label_error_search_s": round(search_s, 1), "flagged": report.get("flagged"),
-                      "web_rss_mb": {"before": round(before), "peak": round(max(peak[0], after)), "after": round(after)},
-                      "other_user_validate_latency": summary(latencies)}, indent=1))
+                      "web_rss_mb": {"before": round(before), "peak": round(max(other.peak, after)), "after": round(after)},
+                      "other_user_validate_latency": summary(other.latencies)}, indent=1))
 
 
 if __name__ == "__main__":
