@@ -58,7 +58,7 @@ def job_error(exc: Exception) -> str:
 
 def require_token(token: str | None) -> None:
     if not token:
-        raise UserError("Training on Hugging Face Jobs runs on your own account: sign in with Hugging Face (the "
+        raise UserError("Hugging Face Jobs run on your own account: sign in with Hugging Face (the "
                         "app asks for the 'jobs' permission) or pass a token with the jobs scope, then start again.")
 
 
