@@ -149,7 +149,15 @@ def test_cli_train_user_errors_exit_2(args, message, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_accelerate_two_processes(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    """For the launch conventions below (processes, paths), not learning: a tiny model keeps them fast."""
+    from tiny import tiny_classifier
+
+    return str(tiny_classifier(tmp_path_factory.mktemp("tiny") / "tiny"))
+
+
+def test_accelerate_two_processes(tmp_path, tiny_model):
     """Data-parallel over 2 CPU processes with ``accelerate launch``; only the main process writes the run; the
     class-weighted loss is the same size as in one process (a random head's first loss is about ln(6) for 6
     classes, whatever the batch; it was twice that under 2 processes)."""
@@ -160,7 +168,7 @@ def test_accelerate_two_processes(tmp_path):
                              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                              "-m", "trainer", "train", "--data", str(ROOT / "assets" / "banking77_sample.csv"),
                              "--epochs", "1", "--evals-per-epoch", "1", "--class-weights", "on",
-                             "--head-init", "random"],
+                             "--head-init", "random", "--model", tiny_model, "--max-length", "32"],
                             capture_output=True, text=True, cwd=ROOT, timeout=600,
                             env={**os.environ, "CLASSITUNE_DATA_ROOT": str(root)})
     assert result.returncode == 0, result.stderr[-3000:]
@@ -177,15 +185,16 @@ def test_accelerate_two_processes(tmp_path):
     assert pipeline("text-classification", model=str(out / "model"))("where is my card?")[0]["label"] in labels
 
 
-def test_sagemaker_training_job_conventions(tmp_path):
+def test_sagemaker_training_job_conventions(tmp_path, tiny_model):
     """As a SageMaker estimator entry point: data from SM_CHANNEL_TRAIN, the model copied to SM_MODEL_DIR."""
     channel, model_dir, output = tmp_path / "train", tmp_path / "model", tmp_path / "output"
     channel.mkdir()
     (channel / "data.csv").write_bytes((ROOT / "assets" / "banking77_sample.csv").read_bytes())
     env = {**os.environ, "SM_CHANNEL_TRAIN": str(channel), "SM_MODEL_DIR": str(model_dir),
            "SM_OUTPUT_DATA_DIR": str(output), "SM_NUM_GPUS": "0"}
-    result = subprocess.run([sys.executable, "-m", "trainer", "train", "--epochs", "1", "--evals-per-epoch", "1"],
-                            capture_output=True, text=True, cwd=ROOT, env=env)
+    result = subprocess.run([sys.executable, "-m", "trainer", "train", "--epochs", "1", "--evals-per-epoch", "1",
+                             "--model", tiny_model, "--max-length", "32"], capture_output=True, text=True, cwd=ROOT,
+                            env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (model_dir / "model.safetensors").exists() and (model_dir / "config.json").exists()
     assert json.loads((output / "run" / "status.json").read_text())["state"] == "succeeded"

@@ -21,6 +21,25 @@ from trainer.service import Service
 EXAMPLE = str(ROOT / "assets" / "banking77_sample.csv")
 
 
+@pytest.fixture(scope="module")
+def tiny_body(tmp_path_factory) -> str:
+    """These tests are about processes (queue, cancel, kill, restart), not learning: a tiny model keeps them fast."""
+    from tiny import tiny_classifier
+
+    return str(tiny_classifier(tmp_path_factory.mktemp("tiny") / "tiny"))
+
+
+@pytest.fixture
+def tiny(tiny_body, monkeypatch):
+    """TrainConfig on the tiny body; "long" runs enough epochs to be cancelled while they train. (The app takes no
+    local folders from visitors, tested in test_security.py; here the tiny folder stands in for a Hub id.)"""
+    monkeypatch.setattr("trainer.service.check_remote_model", lambda name: None)
+    def config(long: bool = False, **settings) -> TrainConfig:
+        return TrainConfig(model=tiny_body, method="full", max_length=32, **({"epochs": 100, "batch_size": 4} if long else {}),
+                           **settings)
+    return config
+
+
 def wait(run: Run, predicate, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -41,14 +60,14 @@ def service(data_root, monkeypatch):
     return Service(data_root)
 
 
-def test_queue_and_cancel(service):
-    first = service.start("alice", EXAMPLE, TrainConfig(epochs=50))
-    second = service.start("alice", EXAMPLE, TrainConfig(epochs=1))
+def test_queue_and_cancel(service, tiny):
+    first = service.start("alice", EXAMPLE, tiny(long=True))
+    second = service.start("alice", EXAMPLE, tiny(epochs=1))
     wait(first, lambda s: training(s) and first.metrics())
     status = service.status(second.id, "alice")
     assert status.state == "queued" and status.queue_position == 0
     with pytest.raises(UserError, match=r"already have 2 runs queued or running.*cancel one"):
-        service.start("alice", EXAMPLE, TrainConfig(epochs=1))  # one visitor cannot fill the shared queue
+        service.start("alice", EXAMPLE, tiny(epochs=1))  # one visitor cannot fill the shared queue
     assert len(service.list("alice")) == 2  # refused before anything was written
 
     started = time.time()
@@ -62,13 +81,13 @@ def test_queue_and_cancel(service):
     assert not os.path.exists(f"/proc/{pid}") or b"worker" not in open(f"/proc/{pid}/cmdline", "rb").read()
 
 
-def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch):
+def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch, tiny):
     """Start hands the run to the ready standby worker (no Python start-up); cancel reaches it; a new one replaces it."""
     monkeypatch.setenv("CLASSITUNE_MAX_CONCURRENT_RUNS", "1")
     service = Service(data_root, standby=True)
     supervisor = service.supervisor
     standby = wait_for(lambda: supervisor._standby)
-    run = service.start("erin", EXAMPLE, TrainConfig(epochs=50))
+    run = service.start("erin", EXAMPLE, tiny(long=True))
     assert run.status()["pid"] == standby.pid
     wait(run, lambda s: training(s) and run.metrics())
     assert "→ training" in run.path("train.log").read_text()  # the standby's output goes to the run's log
@@ -77,7 +96,7 @@ def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch)
 
     replacement = wait_for(lambda: supervisor._standby)  # started again once nothing trains
     assert replacement.pid != standby.pid
-    again = service.start("erin", EXAMPLE, TrainConfig(epochs=1, evals_per_epoch=1))
+    again = service.start("erin", EXAMPLE, TrainConfig(epochs=1, evals_per_epoch=1))  # it learns
     assert again.status()["pid"] == replacement.pid
     status = wait(again, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)
     assert status["state"] == "succeeded" and status["best"]["accuracy"] > 0.5
@@ -87,7 +106,7 @@ def test_standby_worker_takes_runs_and_ends_with_the_app(data_root, monkeypatch)
     assert idle.wait(timeout=60) == 0
 
 
-def test_a_standby_that_crashes_on_start_up_falls_back_to_fresh_workers(data_root, monkeypatch, caplog):
+def test_a_standby_that_crashes_on_start_up_falls_back_to_fresh_workers(data_root, monkeypatch, caplog, tiny):
     import trainer.runs.supervisor as supervisor_module
 
     real_worker = supervisor_module._worker
@@ -102,7 +121,7 @@ def test_a_standby_that_crashes_on_start_up_falls_back_to_fresh_workers(data_roo
     service = Service(data_root, standby=True)
     wait_for(lambda: "standby worker exited with code 3" in caplog.text, timeout=30)
     assert not service.supervisor.standby
-    run = service.start("gus", EXAMPLE, TrainConfig(epochs=50))
+    run = service.start("gus", EXAMPLE, tiny(long=True))
     assert b"worker" in open(f"/proc/{run.status()['pid']}/cmdline", "rb").read()
     wait(run, lambda s: s["state"] == "running")
     assert service.cancel(run.id, "gus").state == "cancelled"
@@ -117,14 +136,14 @@ def wait_for(get, timeout=60):
     raise AssertionError("timed out")
 
 
-def test_killed_worker_is_failed_and_app_keeps_going(service):
-    run = service.start("bob", EXAMPLE, TrainConfig(epochs=50))
+def test_killed_worker_is_failed_and_app_keeps_going(service, tiny):
+    run = service.start("bob", EXAMPLE, tiny(long=True))
     status = wait(run, training)
     os.kill(status["pid"], signal.SIGKILL)
     status = wait(run, lambda s: s["state"] == "failed", timeout=15)
     assert "killed (SIGKILL)" in status["error"] and "smaller batch size" in status["error"]
     assert service.list("bob")[0].state == "failed"
-    again = service.start("bob", EXAMPLE, TrainConfig(epochs=1, evals_per_epoch=1))
+    again = service.start("bob", EXAMPLE, tiny(epochs=1, evals_per_epoch=1))
     assert wait(again, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)["state"] == "succeeded"
 
 
@@ -154,8 +173,8 @@ def test_interrupted_by_app_restart_then_resumed(data_root):
         restarted.resume(run.id, "carol")
 
 
-def test_registry_rebuilds_from_run_directories(service, data_root):
-    run = service.start("dave", EXAMPLE, TrainConfig(epochs=50))
+def test_registry_rebuilds_from_run_directories(service, data_root, tiny):
+    run = service.start("dave", EXAMPLE, tiny(long=True))
     service.cancel(run.id, "dave")
     before = service.list("dave")
     (data_root / "registry.sqlite").unlink()
@@ -172,15 +191,15 @@ def test_recovery_trusts_the_run_directory_over_the_registry(data_root):
     assert run.status()["state"] == "succeeded"
 
 
-def test_status_of_a_damaged_run_directory(service):
-    run = service.start("erin", EXAMPLE, TrainConfig(epochs=50))
+def test_status_of_a_damaged_run_directory(service, tiny):
+    run = service.start("erin", EXAMPLE, tiny(long=True))
     service.cancel(run.id, "erin")
     run.path("status.json").write_text("{not json")
     status = service.status(run.id, "erin")  # the owner comes from the registry when status.json is unreadable
     assert status.state == "failed" and "damaged" in status.error
     with pytest.raises(UserError, match="not found among your runs"):
         service.status(run.id, "mallory")
-    fresh = service.start("erin", EXAMPLE, TrainConfig(epochs=1))  # the damaged run does not stop new ones
+    fresh = service.start("erin", EXAMPLE, tiny(epochs=1))  # the damaged run does not stop new ones
     assert wait(fresh, lambda s: s["state"] in ("succeeded", "failed"), timeout=300)["state"] == "succeeded"
 
 
@@ -205,13 +224,13 @@ def test_disk_full_during_a_save_fails_cleanly(service, data_root):
     assert earlier.status()["state"] == "cancelled" and earlier.path("data/train.parquet").exists()
 
 
-def test_waiting_runs_cost_no_process_and_users_take_turns(service, monkeypatch):
+def test_waiting_runs_cost_no_process_and_users_take_turns(service, monkeypatch, tiny):
     """Issue 12: one visitor's queued runs hold no worker process and do not push another user's run back."""
     monkeypatch.setenv("CLASSITUNE_MAX_RUNS_PER_USER", "3")
-    first = service.start("alice", EXAMPLE, TrainConfig(epochs=50))
+    first = service.start("alice", EXAMPLE, tiny(long=True))
     wait(first, lambda s: s["state"] in ("queued", "running") and s.get("pid"))
-    later = [service.start("alice", EXAMPLE, TrainConfig(epochs=1)) for _ in range(2)]
-    bob = service.start("bob", EXAMPLE, TrainConfig(epochs=1))
+    later = [service.start("alice", EXAMPLE, tiny(epochs=1)) for _ in range(2)]
+    bob = service.start("bob", EXAMPLE, tiny(epochs=1))
     for run in [*later, bob]:
         assert run.status()["state"] == "queued" and not run.status().get("pid")  # a directory, not a process
     positions = {run.id: service.status(run.id, run.status()["owner"]).queue_position for run in [*later, bob]}
@@ -238,20 +257,20 @@ def test_fair_order_and_run_time_cap(monkeypatch):
         check_run_time(45 * 60)
 
 
-def test_an_operator_caps_the_estimated_run_time(service, monkeypatch):
+def test_an_operator_caps_the_estimated_run_time(service, monkeypatch, tiny):
     monkeypatch.setenv("CLASSITUNE_MAX_RUN_MINUTES", "0.01")
     with pytest.raises(UserError, match="allows at most 0.01 minutes per run"):
-        service.start("ivan", EXAMPLE, TrainConfig(epochs=50))
+        service.start("ivan", EXAMPLE, tiny(long=True))
     assert service.list("ivan") == []  # refused before anything was written
 
 
-def test_one_gpu_per_worker_and_one_slot_per_gpu(data_root, monkeypatch):
+def test_one_gpu_per_worker_and_one_slot_per_gpu(data_root, monkeypatch, tiny):
     """Issue 15: on a 2-GPU machine two runs train at once, each worker seeing only its own GPU (so Trainer
     never wraps it in DataParallel), and a third waits. (CPU here: the GPU ids are what the workers are given.)"""
     monkeypatch.delenv("CLASSITUNE_MAX_CONCURRENT_RUNS", raising=False)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     service = Service(data_root)
-    runs = [service.start(owner, EXAMPLE, TrainConfig(epochs=50)) for owner in ("kim", "lee", "kim")]
+    runs = [service.start(owner, EXAMPLE, tiny(long=True)) for owner in ("kim", "lee", "kim")]
     for run in runs[:2]:
         wait(run, lambda s: s["state"] == "running")  # both at once: each holds a slot of its own
     assert {runs[0].status()["gpu"], runs[1].status()["gpu"]} == {"0", "1"}
@@ -286,7 +305,7 @@ def test_status_updates_from_two_processes_are_never_lost(tmp_path):
     assert status["state"] == "running" and status.get("app") == status.get("worker") == 150
 
 
-def test_a_data_parallel_run_takes_two_gpu_slots_and_cancel_stops_every_process(data_root, monkeypatch):
+def test_a_data_parallel_run_takes_two_gpu_slots_and_cancel_stops_every_process(data_root, monkeypatch, tiny):
     """Issue 15: data-parallel only when asked (gpus=2): accelerate launch with 2 processes over both slots, one
     run, one writer; cancel stops the launcher and both ranks; the next run then gets its turn. A run asking for
     more GPUs than the machine has is refused at Start. (CPU processes standing in for GPUs.)"""
@@ -294,9 +313,9 @@ def test_a_data_parallel_run_takes_two_gpu_slots_and_cancel_stops_every_process(
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
     service = Service(data_root)
     with pytest.raises(UserError, match="asks for 3 GPUs; this machine has 2 GPUs"):
-        service.start("mia", EXAMPLE, TrainConfig(gpus=3))
-    run = service.start("mia", EXAMPLE, TrainConfig(gpus=2, epochs=50))
-    waiting = service.start("noa", EXAMPLE, TrainConfig(epochs=1))
+        service.start("mia", EXAMPLE, tiny(gpus=3))
+    run = service.start("mia", EXAMPLE, tiny(long=True, gpus=2))
+    waiting = service.start("noa", EXAMPLE, tiny(epochs=1))
     status = wait(run, training)
     assert status["gpu"] == "0,1" and status["config_resolved"]["world_size"] == 2
     assert not waiting.status().get("pid") and len(service.list("mia")) == 1  # no slot left; 2 processes, 1 run
