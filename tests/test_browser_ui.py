@@ -156,7 +156,8 @@ def test_predict_shows_labels_and_agreement_without_scrolling(page, viewport, tm
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
 def test_errors_stay_next_to_what_caused_them(page, viewport, tmp_path):
-    """2: an error stays on screen, beside its button, until the user acts (30 s later it is still there)."""
+    """2: an error stays on screen, beside its button, until the user acts (15 s later, when a Gradio toast would
+    have faded, it is still there)."""
     page.set_viewport_size(viewport)
     page.reload()
     bad = tmp_path / "photo.csv"
@@ -180,7 +181,7 @@ def test_errors_stay_next_to_what_caused_them(page, viewport, tmp_path):
     errors["publish-error"] = "No Hugging Face token"
     page.locator("#publish-error").get_by_text("No Hugging Face token").wait_for(timeout=30000)
     if viewport == LAPTOP:  # persistence is the same at any width: wait once; the phone run checks the layout
-        page.wait_for_timeout(30000)
+        page.wait_for_timeout(15000)  # past Gradio's 10-second toasts: ours are not toasts and do not fade
     for name, page_name in (("data-error", "Data"), ("train-error", "Train"), ("predict-error", "Predict"),
                             ("publish-error", "Publish")):
         tab(page, page_name)
@@ -302,17 +303,18 @@ def test_multi_label_path_in_the_browser(page):
     shot(page, "predict-multi-label")
 
 
-@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
-def test_a_file_over_the_instant_limit_goes_to_a_background_job(page, viewport, tmp_path):
+def test_a_file_over_the_instant_limit_goes_to_a_background_job(page, tmp_path):
     """Issue 29 (2): above the instant bound the Predict tab offers the background job instead of refusing; the job
-    shows its progress in words and gives back the whole file."""
+    shows its progress in words and gives back the whole file. At 390 px, the narrower layout (the path is the same
+    at a laptop's width: the browser tests there start the job's panel the same way)."""
+    viewport = PHONE
     page.set_viewport_size(viewport)
     page.reload()
     tab(page, "Predict")
     page.wait_for_function("document.querySelector('#predict-model input')?.value.startsWith('succeeded')",
                            timeout=30000)  # any finished run of this browser's
     data = tmp_path / "many.txt"
-    rows = 6000 if viewport == LAPTOP else 6001  # tells this job from the one before
+    rows = 6001
     data.write_text("".join(f"my card number {i} was declined\n" for i in range(rows)))
     page.locator("#predict-upload input[type=file]").set_input_files(str(data))
     page.wait_for_timeout(1500)
@@ -324,4 +326,4 @@ def test_a_file_over_the_instant_limit_goes_to_a_background_job(page, viewport, 
     assert within_width(page, page.locator("#batch-status"))
     page.locator("#batch-result a").first.wait_for(timeout=30000)
     assert "many-predictions" in page.locator("#batch-result").inner_text()
-    shot(page, f"batch-{'phone' if viewport == PHONE else 'laptop'}")
+    shot(page, "batch-phone")

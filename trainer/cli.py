@@ -142,6 +142,12 @@ def cmd_batch_job_run(args) -> int:
 
 
 def cmd_train(args) -> int:
+    data = args.data or _single_file(os.environ.get("SM_CHANNEL_TRAIN"))
+    if not data:
+        raise UserError("No training data: pass --data FILE (or run as a SageMaker job with a 'train' channel).")
+    validation = args.validation_file or (_single_file(os.environ["SM_CHANNEL_VALIDATION"])
+                                          if os.environ.get("SM_CHANNEL_VALIDATION") else None)
+    config = _config_from(args)  # a mistyped setting is refused before the training engine is imported
     from trainer.runs.hardware import detect
     from trainer.runs.store import Run, RunStore
     from trainer.training.run_progress import is_main_process, world_size
@@ -149,12 +155,6 @@ def cmd_train(args) -> int:
     from trainer.training.choice import chosen_model
     from trainer.training.train import run_training
 
-    data = args.data or _single_file(os.environ.get("SM_CHANNEL_TRAIN"))
-    if not data:
-        raise UserError("No training data: pass --data FILE (or run as a SageMaker job with a 'train' channel).")
-    validation = args.validation_file or (_single_file(os.environ["SM_CHANNEL_VALIDATION"])
-                                          if os.environ.get("SM_CHANNEL_VALIDATION") else None)
-    config = _config_from(args)
     if config.where != "here":
         from trainer.jobs.terminal import train_on_jobs_here
 
