@@ -58,6 +58,14 @@ def data_root(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A tiny random BERT folder (tests/tiny.py) for tests of processes and conventions, not of learning."""
+    from tiny import tiny_classifier
+
+    return str(tiny_classifier(tmp_path_factory.mktemp("tiny") / "tiny"))
+
+
+@pytest.fixture(scope="session")
 def hub_standin():
     """A local stand-in of the Hugging Face Hub (real HTTP protocol; see hub_standin.py), for the app's logins."""
     with StandinServer(free_port()) as server:

@@ -149,14 +149,6 @@ def test_cli_train_user_errors_exit_2(args, message, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    """For the launch conventions below (processes, paths), not learning: a tiny model keeps them fast."""
-    from tiny import tiny_classifier
-
-    return str(tiny_classifier(tmp_path_factory.mktemp("tiny") / "tiny"))
-
-
 def test_accelerate_two_processes(tmp_path, tiny_model):
     """Data-parallel over 2 CPU processes with ``accelerate launch``; only the main process writes the run; the
     class-weighted loss is the same size as in one process (a random head's first loss is about ln(6) for 6

@@ -21,21 +21,14 @@ from trainer.service import Service
 EXAMPLE = str(ROOT / "assets" / "banking77_sample.csv")
 
 
-@pytest.fixture(scope="module")
-def tiny_body(tmp_path_factory) -> str:
-    """These tests are about processes (queue, cancel, kill, restart), not learning: a tiny model keeps them fast."""
-    from tiny import tiny_classifier
-
-    return str(tiny_classifier(tmp_path_factory.mktemp("tiny") / "tiny"))
-
-
 @pytest.fixture
-def tiny(tiny_body, monkeypatch):
-    """TrainConfig on the tiny body; "long" runs enough epochs to be cancelled while they train. (The app takes no
+def tiny(tiny_model, monkeypatch):
+    """These tests are about processes (queue, cancel, kill, restart), not learning: TrainConfig on the tiny model;
+    "long" runs enough epochs to be cancelled while they train. (The app takes no
     local folders from visitors, tested in test_security.py; here the tiny folder stands in for a Hub id.)"""
     monkeypatch.setattr("trainer.service.check_remote_model", lambda name: None)
     def config(long: bool = False, **settings) -> TrainConfig:
-        return TrainConfig(model=tiny_body, method="full", max_length=32, **({"epochs": 100, "batch_size": 4} if long else {}),
+        return TrainConfig(model=tiny_model, method="full", max_length=32, **({"epochs": 100, "batch_size": 4} if long else {}),
                            **settings)
     return config
 
