@@ -13,4 +13,5 @@ fi
 bash scripts/setup.sh -r requirements-dev.txt
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest -q --durations=30 "$@"
+# One test process per core (at most 4), whole files per process; conftest.py gives each its share of threads.
+exec .venv/bin/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=30 "$@"

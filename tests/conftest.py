@@ -19,6 +19,20 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # the stand-in Hub speaks the LFS protocol, not Xet
 # No offline bodies (scripts/get_mpnet.py) unless a test installs one: model=auto sees the embedded default only.
 os.environ.setdefault("CLASSITUNE_BODIES_DIR", str(ROOT / "tests" / "no-bodies"))
+if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
+    # Test processes share the cores (test.sh runs one per core): each, and every app, worker and command it
+    # starts, uses its share of threads. Two 2-thread trainings on 2 cores ran 3-4x slower than alone; two
+    # 1-thread ones take 1.2x one 2-thread run. Set before torch is imported anywhere.
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+
+# Files with the longest trainings start first, so that two workers finish together (test.sh: --dist loadfile).
+LONGEST_FIRST = ("test_worker.py", "test_training.py", "test_multilabel.py", "test_security.py",
+                 "test_browser_ui.py", "test_small_data.py")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    order = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: order.get(item.path.name, len(order)))  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,23 @@ def test_non_english_text_is_steered_to_a_multilingual_body(tmp_path, monkeypatc
     run2, _, _ = _prepared_run(tmp_path / "second", texts, targets)
     config = resolve_body(Reporter(run2, None, False), TrainConfig.from_dict(run2.config()), train, 6, labels, hw)
     assert config.model == multilingual.id and catalog.BY_ID[config.model].languages == "multilingual"
+
+
+def test_an_unreachable_hub_is_asked_once_and_its_candidates_are_named(monkeypatch, tmp_path):
+    """Online mode on a machine without internet: the Hub's bodies are set aside after one quick try (the
+    library's own retries took about 20 s per candidate), and the user is told which ones needed it."""
+    from huggingface_hub import constants
+
+    from live import free_port
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("CLASSITUNE_BODIES_DIR", str(tmp_path / "bodies"))
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setattr(catalog, "_REACHABLE", {})
+    started = time.monotonic()
+    usable, missing = candidates("en")
+    assert [b.id for b in usable] == [REFERENCE] and missing and time.monotonic() - started < 5
+    assert list(catalog._REACHABLE.values())[0][1] is False  # remembered: the next run does not ask again
 
 
 def test_setfit_trains_the_vector_the_exported_classifier_reads(tmp_path):

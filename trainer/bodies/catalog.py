@@ -10,6 +10,7 @@ want them (long texts, a plain masked-LM encoder to fine-tune).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +89,29 @@ def local_copy(model_id: str) -> Path | None:
     return folder if (folder / "config.json").is_file() else None
 
 
+REACHABLE_TTL_S = 300
+_REACHABLE: dict[str, tuple[float, bool]] = {}  # endpoint: (when checked, answered)
+
+
 def hub_reachable() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("1", "true", "yes")
+    """Whether the Hub answers here: offline mode says no; otherwise one quick request, remembered for a few
+    minutes. (Without it, an offline machine spent about 20 s in the library's retries per candidate body.)"""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    from huggingface_hub import constants
+
+    endpoint = constants.ENDPOINT
+    checked = _REACHABLE.get(endpoint)
+    if checked is None or time.monotonic() - checked[0] > REACHABLE_TTL_S:
+        import httpx
+
+        try:
+            httpx.head(endpoint, timeout=3.0)  # any answer, even an error page, means the Hub is there
+            checked = (time.monotonic(), True)
+        except httpx.HTTPError:
+            checked = (time.monotonic(), False)
+        _REACHABLE[endpoint] = checked
+    return checked[1]
 
 
 def candidates(language: str) -> tuple[list[Body], list[Body]]:
