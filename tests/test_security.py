@@ -218,7 +218,7 @@ def test_app_restart_mid_run_keeps_the_run_and_history(tmp_path, hub_standin):
     proc, url = launch_app(root, hub_standin.url)
     try:
         client = Client(url, oauth_token=TOKEN, verbose=False)
-        run_id = client.predict(handle_file(str(EXAMPLE)), "", "", {"epochs": 2}, api_name="/start_training")
+        run_id = client.predict(handle_file(str(EXAMPLE)), "", "", {"epochs": 1}, api_name="/start_training")
         wait(client, run_id, ("running",))
         proc.send_signal(signal.SIGKILL)  # the web server dies; the worker runs in its own session
         proc.wait(timeout=10)

@@ -144,8 +144,6 @@ def fine_tune(f: Fitting):
     return trainer.model, summary
 
 
-
-
 def _tokenize(tokenizer, frame: pd.DataFrame, max_length: int, targets: np.ndarray):
     from datasets import Dataset
 
