@@ -13,5 +13,7 @@ fi
 bash scripts/setup.sh -r requirements-dev.txt
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check .
-# One test process per core (at most 4), whole files per process; conftest.py gives each its share of threads.
-exec .venv/bin/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile --durations=30 "$@"
+# One test process per core and one more (at most 4), whole files per process: the extra one works while the others
+# wait on an app, a browser or a worker. conftest.py gives each its share of the threads.
+workers=$(( $(nproc) + 1 < 4 ? $(nproc) + 1 : 4 ))
+exec .venv/bin/python -m pytest -q -n "$workers" --dist loadfile --durations=30 "$@"
