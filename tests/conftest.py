@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # the stand-in Hub speaks the 
 # No offline bodies (scripts/get_mpnet.py) unless a test installs one: model=auto sees the embedded default only.
 os.environ.setdefault("CLASSITUNE_BODIES_DIR", str(ROOT / "tests" / "no-bodies"))
 if workers := int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")):
-    # Test processes share the cores (test.sh runs one per core): each, and every app, worker and command it
+    # Test processes share the cores (test.sh runs one per core and one more): each, and every app, worker and command it
     # starts, uses its share of threads. Two 2-thread trainings on 2 cores ran 3-4x slower than alone; two
     # 1-thread ones take 1.2x one 2-thread run. Set before torch is imported anywhere.
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
