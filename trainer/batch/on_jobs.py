@@ -119,16 +119,17 @@ class BatchFollower(JobFollower):
                 self.api.hf_hub_download(remote["data_repo"], f"output/{name}", repo_type="dataset", local_dir=tmp)
                 shutil.move(str(Path(tmp, "output", name)), self.job.output_path)
             total = self.job.status().get("rows_total")
-            self.job.update(state=SUCCEEDED, rows_done=total, eta_seconds=0, output=name)
+            ended = {"state": SUCCEEDED, "rows_done": total, "eta_seconds": 0, "output": name}
         elif stage == "CANCELED":
-            self.job.update(state=CANCELLED)
+            ended = {"state": CANCELLED}
         else:
-            self.job.update(state=FAILED, error=f"The job on Hugging Face Jobs failed: "
-                                                f"{self.why_failed(self.error, message)}")
-        try:
+            ended = {"state": FAILED, "error": f"The job on Hugging Face Jobs failed: "
+                                               f"{self.why_failed(self.error, message)}"}
+        try:  # before the job says it ended, so that an ended job has no data repo left behind
             self.api.delete_repo(remote["data_repo"], repo_type="dataset")
         except Exception:  # the data repo is private to the user; a failed clean-up is not fatal
             pass
+        self.job.update(**ended)
 
     def lost(self, why: str) -> None:
         url = (self.job.status().get("remote") or {}).get("url")

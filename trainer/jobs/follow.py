@@ -219,14 +219,15 @@ class Follower(JobFollower):
                     shutil.move(str(item), target)
                 final = json.loads(Path(tmp, "output", "status.json").read_text())
             kept = {k: v for k, v in final.items() if k not in ("owner", "created", "pid", "pid_start", "state")}
-            self.store.set_state(run, "succeeded", **{**kept, "phase": "done"})
+            state, fields = "succeeded", {**kept, "phase": "done"}
         elif stage == "CANCELED":
-            self.store.set_state(run, "cancelled", error="Cancelled: the job on Hugging Face Jobs was cancelled.")
+            state, fields = "cancelled", {"error": "Cancelled: the job on Hugging Face Jobs was cancelled."}
         else:
             why = self.why_failed(run.status().get("job_error"), message)
-            self.store.set_state(run, "failed", error=f"The job on Hugging Face Jobs failed: {why}")
-        try:
+            state, fields = "failed", {"error": f"The job on Hugging Face Jobs failed: {why}"}
+        try:  # before the run says it ended, so that an ended run has no data repo left behind
             self.api.delete_repo(job["data_repo"], repo_type="dataset")
         except Exception:  # the data repo is private to the user; a failed clean-up is theirs to see, not fatal
             pass
+        self.store.set_state(run, state, **fields)
 
